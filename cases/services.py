@@ -1,0 +1,618 @@
+"""
+The use cases of Casebook: every change of a case goes through one of these.
+
+Each function runs in one transaction, locks the case row, checks that `by`
+may do it (django-fsm's ``permission=`` is only advisory), runs the model's
+transition, saves, appends ``CaseEvent`` rows and queues side effects for after
+the commit. Pages, the admin, the API and the importer all call these.
+"""
+
+import datetime
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import slugify
+from django_fsm import can_proceed
+
+from accounts.models import User
+from cases import notifications
+from cases.exceptions import ReleaseAlreadyPublished, StaleCase, TransitionNotAllowed
+from cases.models import (
+    Attachment,
+    Case,
+    CaseEvent,
+    CaseType,
+    Channel,
+    Comment,
+    EventKind,
+    InvalidTransitionInput,
+    KnowledgeArticle,
+    Release,
+    Severity,
+    Status,
+)
+
+# The status transitions a person runs by name (the others are automatic).
+STATUS_TRANSITIONS = (
+    "acknowledge",
+    "request_info",
+    "escalate",
+    "schedule_fix",
+    "resolve",
+    "close",
+    "reopen",
+)
+
+_TRANSITIONS_TAKING_TIME = frozenset({"schedule_fix", "resolve", "release_published"})
+
+_TYPE_METHODS = {
+    CaseType.ISSUE: "to_issue",
+    CaseType.BUG: "to_bug",
+    CaseType.ENHANCEMENT: "to_enhancement",
+}
+
+
+# Helpers ------------------------------------------------------------------
+
+
+def _now(at: datetime.datetime | None) -> datetime.datetime:
+    return at if at is not None else timezone.now()
+
+
+def _lock(case: Case, expected_version: int | None = None) -> Case:
+    """Return a fresh copy of `case` with its row locked until the transaction ends."""
+    locked = Case.objects.select_for_update().get(pk=case.pk)
+    if expected_version is not None and locked.version != expected_version:
+        raise StaleCase(expected=expected_version, actual=locked.version)
+    return locked
+
+
+def _transition_method(case: Case, name: str) -> Callable[..., Any]:
+    return getattr(case, name)  # type: ignore[no-any-return]
+
+
+def _transition_permission(case: Case, name: str) -> Callable[[Case, User], bool]:
+    meta = _transition_method(case, name)._django_fsm  # type: ignore[attr-defined]
+    return next(iter(meta.transitions.values())).permission  # type: ignore[no-any-return]
+
+
+def _require(user: User, perm: str, message: str, case: Case | None = None) -> None:
+    if not user.is_active or not user.has_perm(perm):
+        raise PermissionDenied(message)
+    if case is not None and user.organization_id not in (None, case.organization_id):
+        raise PermissionDenied(message)
+
+
+def _save(case: Case, at: datetime.datetime) -> None:
+    case.updated_at = at
+    case.version += 1
+    case.save()
+
+
+def _record(case: Case, *, at: datetime.datetime, by: User | None, **fields: Any) -> CaseEvent:
+    event = CaseEvent.objects.create(case=case, at=at, actor=by, **fields)
+    transaction.on_commit(lambda: notifications.event_committed(event.pk))
+    return event
+
+
+def allowed_types(case: Case, user: User) -> list[str]:
+    """Return the types `user` may reclassify `case` as now."""
+    return [t.target for t in case.get_available_user_type_transitions(user)]  # type: ignore[attr-defined]
+
+
+def allowed_status_transitions(case: Case, user: User) -> list[str]:
+    """Return the names of the status transitions `user` may run on `case` now."""
+    return [
+        t.name
+        for t in case.get_available_user_status_transitions(user)  # type: ignore[attr-defined]
+        if t.name in STATUS_TRANSITIONS
+    ]
+
+
+def _refusal(case: Case, name: str) -> str:
+    """Return a sentence a customer understands on why transition `name` is refused now."""
+    meta = _transition_method(case, name)._django_fsm  # type: ignore[attr-defined]
+    current = meta.get_transition(case.status)
+    any_transition = current or next(iter(meta.transitions.values()))
+    action = any_transition.custom.get("label", name.replace("_", " "))
+    if current is None:
+        state = case.get_status_display().lower()  # type: ignore[attr-defined]
+        return f"“{action}” is not possible while the case is {state}."
+    unmet = [cond.__doc__ or cond.__name__ for cond in current.conditions if not cond(case)]
+    return f"“{action}” is not possible now: " + " ".join(unmet)
+
+
+# Filing and commenting ----------------------------------------------------
+
+
+def file_case(
+    *,
+    by: User,
+    subject: str,
+    description: str,
+    type: str,
+    severity: int = Severity.NOT_URGENT,
+    product_version: str = "",
+    channel: str = Channel.PORTAL,
+    reporter: User | None = None,
+    at: datetime.datetime | None = None,
+    external_id: str | None = None,
+) -> Case:
+    """File a new case; staff file on a customer's behalf by naming the reporter."""
+    at = _now(at)
+    if by.is_customer:
+        _require(by, "cases.add_case", "You may not file cases.")
+        if reporter is not None and reporter != by:
+            raise PermissionDenied("A customer files cases in their own name.")
+        reporter = by
+    else:
+        _require(by, "cases.file_for_customer", "You may not file cases for customers.")
+        if reporter is None:
+            raise ValidationError({"reporter": "Choose the customer the case is for."})
+    if not reporter.is_customer or not reporter.is_active:
+        raise ValidationError({"reporter": "The reporter must be an active customer."})
+
+    errors: dict[str, str] = {}
+    if not subject.strip():
+        errors["subject"] = "Give the case a subject."
+    elif len(subject) > 200:
+        errors["subject"] = f"A subject has at most 200 characters (this one has {len(subject)})."
+    if not description.strip():
+        errors["description"] = "Describe the problem or the question."
+    if type not in CaseType.values:
+        errors["type"] = f"Choose one of {', '.join(CaseType.values)}."
+    if severity not in Severity.values:
+        errors["severity"] = "Severity is 1 (production down) to 4 (general question)."
+    if channel not in Channel.values:
+        errors["channel"] = f"Choose one of {', '.join(Channel.values)}."
+    if len(product_version) > 50:
+        errors["product_version"] = "A product version has at most 50 characters."
+    if errors:
+        raise ValidationError(errors)
+
+    with transaction.atomic():
+        case = Case(
+            type=type,
+            status=Status.NEW,
+            subject=subject,
+            description=description,
+            severity=severity,
+            product_version=product_version,
+            organization_id=reporter.organization_id,
+            reporter=reporter,
+            channel=channel,
+            external_id=external_id,
+            created_at=at,
+            updated_at=at,
+            last_customer_message_at=at,
+        )
+        case.save()
+        _record(
+            case,
+            at=at,
+            by=by,
+            kind=EventKind.FILED,
+            to_value=type,
+            data={"channel": channel},
+        )
+    return case
+
+
+def _validate_attachments(files: Sequence[UploadedFile]) -> None:
+    limit = settings.CASEBOOK_MAX_ATTACHMENT_BYTES
+    too_big = [f.name for f in files if (f.size or 0) > limit]
+    if too_big:
+        raise ValidationError(
+            {
+                "attachments": (
+                    f"Each file may be at most {limit // (1024 * 1024)} MB; too large: "
+                    + ", ".join(str(name) for name in too_big)
+                    + "."
+                )
+            }
+        )
+
+
+def add_comment(
+    *,
+    case: Case,
+    by: User,
+    body: str,
+    public: bool = True,
+    attachments: Sequence[UploadedFile] = (),
+    at: datetime.datetime | None = None,
+) -> Comment:
+    """Add a public reply or an internal note; a customer's reply moves a waiting case back to open."""
+    at = _now(at)
+    if public:
+        _require(by, "cases.comment_case", "You may not comment on this case.", case)
+    else:
+        _require(by, "cases.add_internal_note", "You may not write internal notes.", case)
+    if not body.strip():
+        raise ValidationError({"body": "Write a message."})
+    _validate_attachments(attachments)
+
+    with transaction.atomic():
+        case = _lock(case)
+        if case.status == Status.CLOSED and by.is_customer:
+            raise ValidationError(
+                {"body": "This case is closed. File a new case and mention this one."}
+            )
+        comment = Comment.objects.create(
+            case=case, author=by, body=body, is_public=public, created_at=at
+        )
+        for upload in attachments:
+            Attachment.objects.create(
+                case=case,
+                comment=comment,
+                file=upload,
+                name=upload.name or "attachment",
+                size=upload.size or 0,
+                content_type=upload.content_type or "",
+                uploaded_by=by,
+                created_at=at,
+            )
+        _record(
+            case, at=at, by=by, kind=EventKind.COMMENTED, comment=comment, is_public=public
+        )
+        if public and by.is_customer:
+            case.last_customer_message_at = at
+            if case.status == Status.WAITING_ON_CUSTOMER:
+                _apply_status(case, by=by, name="customer_replied", at=at)
+        elif public:
+            case.last_staff_message_at = at
+        _save(case, at)
+    comment.case = case
+    return comment
+
+
+# Reclassification ---------------------------------------------------------
+
+
+def reclassify_case(
+    *,
+    case: Case,
+    by: User,
+    to: str,
+    reason: str,
+    at: datetime.datetime | None = None,
+    expected_version: int | None = None,
+) -> Case:
+    """Change the case's type along one of the eight allowed moves, with a reason."""
+    at = _now(at)
+    _require(by, "cases.reclassify_case", "Only support may reclassify a case.", case)
+    if to not in CaseType.values:
+        raise ValidationError({"to": f"Choose one of {', '.join(CaseType.values)}."})
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why the case is reclassified; the customer sees it."})
+
+    with transaction.atomic():
+        case = _lock(case, expected_version)
+        previous_type, previous_status = case.type, case.status
+        method_name = _TYPE_METHODS.get(CaseType(to))
+        if method_name is None or not can_proceed(_transition_method(case, method_name)):
+            raise TransitionNotAllowed(
+                _type_refusal(case, to), allowed=allowed_types(case, by)
+            )
+        _transition_method(case, method_name)()
+        _record(
+            case,
+            at=at,
+            by=by,
+            kind=EventKind.RECLASSIFIED,
+            from_value=previous_type,
+            to_value=case.type,
+            reason=reason,
+        )
+        if case.status != previous_status:
+            _record(
+                case,
+                at=at,
+                by=by,
+                kind=EventKind.STATUS_CHANGED,
+                transition="return_to_support",
+                from_value=previous_status,
+                to_value=case.status,
+                reason=f"Reclassified as {case.type}: support takes the case back.",
+            )
+        _save(case, at)
+    return case
+
+
+def _type_refusal(case: Case, to: str) -> str:
+    current = case.get_type_display().lower()  # type: ignore[attr-defined]
+    if not case.is_unfinished():
+        return f"This case is {case.get_status_display().lower()}; it can no longer be reclassified."  # type: ignore[attr-defined]
+    if to == case.type:
+        return f"This case is already {'an' if current[0] in 'aeiou' else 'a'} {current}."
+    if to == CaseType.QUESTION:
+        return "A case cannot become a question."
+    return f"A {current} cannot become {'an' if to[0] in 'aeiou' else 'a'} {to}."
+
+
+# Status -------------------------------------------------------------------
+
+
+def _apply_status(
+    case: Case, *, by: User | None, name: str, at: datetime.datetime, reason: str = "", **params: Any
+) -> CaseEvent:
+    """Run status transition `name` on the locked `case` (no permission check) and record it."""
+    previous = case.status
+    if name in _TRANSITIONS_TAKING_TIME:
+        params["at"] = at
+    try:
+        _transition_method(case, name)(**params)
+    except InvalidTransitionInput as error:
+        raise ValidationError({error.field: error.message}) from error
+    data: dict[str, Any] = {}
+    if case.target_release_id and name in ("schedule_fix", "release_published"):
+        data["release"] = case.target_release.version  # type: ignore[union-attr]
+    if name in ("resolve", "release_published"):
+        data["resolution"] = case.resolution
+        if case.knowledge_article_id:
+            data["knowledge_article"] = case.knowledge_article.slug  # type: ignore[union-attr]
+    return _record(
+        case,
+        at=at,
+        by=by,
+        kind=EventKind.STATUS_CHANGED,
+        transition=name,
+        from_value=previous,
+        to_value=case.status,
+        reason=reason,
+        data=data,
+    )
+
+
+def transition_case(
+    *,
+    case: Case,
+    by: User,
+    name: str,
+    at: datetime.datetime | None = None,
+    reason: str = "",
+    release: Release | None = None,
+    resolution: str = "",
+    article: KnowledgeArticle | None = None,
+    expected_version: int | None = None,
+    enforce_role: bool = True,
+) -> Case:
+    """
+    Run the status transition `name` for `by`.
+
+    `enforce_role=False` is for the importer alone: a status step that a corpus
+    event implies (acknowledging before the first staff answer, escalating before
+    a fix is scheduled) is recorded for the event's actor and judged by the
+    rules of state and condition, but not by that actor's role.
+    """
+    at = _now(at)
+    if name not in STATUS_TRANSITIONS:
+        raise ValidationError(
+            {"name": f"Unknown transition; choose one of {', '.join(STATUS_TRANSITIONS)}."}
+        )
+    params: dict[str, Any] = {}
+    if name == "schedule_fix":
+        if release is None:
+            raise ValidationError({"release": "Choose the release that will carry the fix."})
+        params["release"] = release
+    if name == "resolve":
+        if not resolution:
+            raise ValidationError({"resolution": "Choose a resolution."})
+        params["resolution"] = resolution
+        params["article"] = article
+    if name == "reopen" and not reason.strip():
+        raise ValidationError({"reason": "Say why the case is reopened."})
+
+    with transaction.atomic():
+        case = _lock(case, expected_version)
+        if enforce_role and not _transition_permission(case, name)(case, by):
+            raise PermissionDenied("You may not do this on this case.")
+        if not can_proceed(_transition_method(case, name)):
+            raise TransitionNotAllowed(
+                _refusal(case, name), allowed=allowed_status_transitions(case, by)
+            )
+        _apply_status(case, by=by, name=name, at=at, reason=reason, **params)
+        _save(case, at)
+    return case
+
+
+def acknowledge_case(*, case: Case, by: User, **options: Any) -> Case:
+    """Support has seen the new case and is working on it."""
+    return transition_case(case=case, by=by, name="acknowledge", **options)
+
+
+def request_info(*, case: Case, by: User, **options: Any) -> Case:
+    """Ask the customer for something; the case waits on them."""
+    return transition_case(case=case, by=by, name="request_info", **options)
+
+
+def escalate_case(*, case: Case, by: User, **options: Any) -> Case:
+    """Hand a bug or an enhancement to engineering."""
+    return transition_case(case=case, by=by, name="escalate", **options)
+
+
+def schedule_fix(*, case: Case, by: User, release: Release, **options: Any) -> Case:
+    """Schedule the fix of a case in engineering into a release not yet published."""
+    return transition_case(case=case, by=by, name="schedule_fix", release=release, **options)
+
+
+def resolve_case(
+    *,
+    case: Case,
+    by: User,
+    resolution: str,
+    article: KnowledgeArticle | None = None,
+    **options: Any,
+) -> Case:
+    """Resolve the case with a resolution its type allows."""
+    return transition_case(
+        case=case, by=by, name="resolve", resolution=resolution, article=article, **options
+    )
+
+
+def close_case(*, case: Case, by: User, **options: Any) -> Case:
+    """Close a resolved case for good."""
+    return transition_case(case=case, by=by, name="close", **options)
+
+
+def reopen_case(*, case: Case, by: User, reason: str, **options: Any) -> Case:
+    """Reopen a resolved case, with a reason."""
+    return transition_case(case=case, by=by, name="reopen", reason=reason, **options)
+
+
+def assign_case(
+    *, case: Case, by: User, assignee: User | None, at: datetime.datetime | None = None
+) -> Case:
+    """Give the case to a staff member (or to nobody)."""
+    at = _now(at)
+    _require(by, "cases.assign_case", "You may not assign cases.", case)
+    if assignee is not None and (not assignee.is_staff or not assignee.is_active):
+        raise ValidationError({"assignee": "Cases are assigned to active staff only."})
+    with transaction.atomic():
+        case = _lock(case)
+        if case.assignee_id == (assignee.pk if assignee else None):
+            return case
+        previous = case.assignee
+        case.assignee = assignee
+        _record(
+            case,
+            at=at,
+            by=by,
+            kind=EventKind.ASSIGNED,
+            from_value=previous.email if previous else "",
+            to_value=assignee.email if assignee else "",
+            is_public=False,
+        )
+        _save(case, at)
+    return case
+
+
+# Releases and articles ----------------------------------------------------
+
+
+def mark_fixed_in_release(*, case: Case, by: User | None, at: datetime.datetime) -> Case:
+    """Resolve one case scheduled into a published release, as that release's publication."""
+    with transaction.atomic():
+        case = _lock(case)
+        if not can_proceed(case.release_published):
+            raise TransitionNotAllowed(
+                _refusal(case, "release_published"),
+                allowed=allowed_status_transitions(case, by) if by else [],
+            )
+        _apply_status(case, by=by, name="release_published", at=at)
+        _save(case, at)
+    return case
+
+
+def publish_release(
+    *, release: Release, by: User, at: datetime.datetime | None = None
+) -> list[Case]:
+    """Publish `release` and resolve every case scheduled into it, all in one transaction."""
+    at = _now(at)
+    _require(by, "cases.publish_release", "You may not publish releases.")
+    with transaction.atomic():
+        release = Release.objects.select_for_update().get(pk=release.pk)
+        if release.is_published:
+            raise ReleaseAlreadyPublished(
+                f"Release {release.version} was published on {release.released_on}."
+            )
+        release.released_on = at.date()
+        release.save(update_fields=["released_on"])
+        scheduled = Case.objects.filter(
+            target_release=release, status=Status.FIX_SCHEDULED
+        ).order_by("pk")
+        return [mark_fixed_in_release(case=case, by=by, at=at) for case in scheduled]
+
+
+def create_release(*, by: User, version: str, released_on: datetime.date | None = None) -> Release:
+    """Add a release; it is published later through `publish_release`."""
+    _require(by, "cases.add_release", "You may not add releases.")
+    version = version.strip()
+    if not version:
+        raise ValidationError({"version": "Give the release a version."})
+    if Release.objects.filter(version=version).exists():
+        raise ValidationError({"version": f"Release {version} exists already."})
+    return Release.objects.create(version=version, released_on=released_on)
+
+
+def _unique_slug(title: str) -> str:
+    base = slugify(title)[:90] or "article"
+    slug, n = base, 1
+    while KnowledgeArticle.objects.filter(slug=slug).exists():
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+def create_knowledge_article(
+    *,
+    by: User,
+    title: str,
+    body: str,
+    slug: str = "",
+    source_case: Case | None = None,
+    published: bool = True,
+    at: datetime.datetime | None = None,
+) -> KnowledgeArticle:
+    """Write a knowledge article, optionally from the case that prompted it."""
+    at = _now(at)
+    _require(by, "cases.add_knowledgearticle", "You may not write knowledge articles.")
+    errors = {}
+    if not title.strip() or len(title) > 200:
+        errors["title"] = "A title has 1 to 200 characters."
+    if not body.strip():
+        errors["body"] = "Write the article."
+    if slug and KnowledgeArticle.objects.filter(slug=slug).exists():
+        errors["slug"] = f"An article with the key {slug} exists already."
+    if errors:
+        raise ValidationError(errors)
+    return KnowledgeArticle.objects.create(
+        slug=slug or _unique_slug(title),
+        title=title,
+        body=body,
+        is_published=published,
+        source_case=source_case,
+        author=by,
+        created_at=at,
+        updated_at=at,
+    )
+
+
+def auto_close_case(*, case: Case, at: datetime.datetime | None = None) -> Case:
+    """Close a resolved case on the system's behalf (no one acted)."""
+    at = _now(at)
+    with transaction.atomic():
+        case = _lock(case)
+        if not can_proceed(case.close):
+            raise TransitionNotAllowed(_refusal(case, "close"), allowed=[])
+        _apply_status(
+            case,
+            by=None,
+            name="close",
+            at=at,
+            reason=(
+                f"Closed automatically {settings.CASEBOOK_AUTO_CLOSE_DAYS} days after "
+                "it was resolved."
+            ),
+        )
+        _save(case, at)
+    return case
+
+
+def close_resolved_cases(*, now: datetime.datetime | None = None) -> int:
+    """Close every case resolved more than CASEBOOK_AUTO_CLOSE_DAYS ago; return how many."""
+    now = _now(now)
+    cutoff = now - datetime.timedelta(days=settings.CASEBOOK_AUTO_CLOSE_DAYS)
+    closed = 0
+    for case in Case.objects.filter(status=Status.RESOLVED, resolved_at__lte=cutoff):
+        try:
+            auto_close_case(case=case, at=now)
+        except TransitionNotAllowed:
+            continue  # someone reopened or closed it meanwhile
+        closed += 1
+    return closed
