@@ -1,0 +1,51 @@
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.db import connection
+
+from accounts.models import User
+from cases.models import Case
+from tests import factories
+
+
+@pytest.fixture(autouse=True)
+def _test_settings(settings: Any, tmp_path: Path) -> None:
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
+    """Skip tests marked `postgres` when the database is not PostgreSQL."""
+    if connection.vendor == "postgresql":
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL)")
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def customer(db: None) -> User:
+    return factories.CustomerFactory()
+
+
+@pytest.fixture
+def other_customer(db: None) -> User:
+    """A customer of another organization."""
+    return factories.CustomerFactory()
+
+
+@pytest.fixture
+def support(db: None) -> User:
+    return factories.SupportFactory()
+
+
+@pytest.fixture
+def engineer(db: None) -> User:
+    return factories.EngineerFactory()
+
+
+@pytest.fixture
+def case(customer: User) -> Case:
+    return factories.file_case(reporter=customer)
