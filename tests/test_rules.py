@@ -61,7 +61,7 @@ PATHS = {
 
 def params_for(name: str, case: Case) -> dict[str, Any]:
     if name == "schedule_fix":
-        return {"release": factories.ReleaseFactory()}
+        return {"release": factories.ReleaseFactory.create()}
     if name == "resolve":
         return {"resolution": RESOLUTIONS[case.type][0]}
     if name == "reopen":
@@ -71,9 +71,7 @@ def params_for(name: str, case: Case) -> dict[str, Any]:
 
 def bring_to(case: Case, status: str, support: User) -> Case:
     for name in PATHS[status]:
-        case = services.transition_case(
-            case=case, by=support, name=name, **params_for(name, case)
-        )
+        case = services.transition_case(case=case, by=support, name=name, **params_for(name, case))
     assert case.status == status
     return case
 
@@ -120,9 +118,7 @@ def test_question_cannot_become_issue_and_message_lists_the_allowed_moves(
 
 
 @pytest.mark.parametrize("status", ["resolved", "closed"])
-def test_a_finished_case_is_not_reclassified(
-    status: str, customer: User, support: User
-) -> None:
+def test_a_finished_case_is_not_reclassified(status: str, customer: User, support: User) -> None:
     case = bring_to(factories.file_case(reporter=customer), status, support)
     with pytest.raises(TransitionNotAllowed, match="can no longer be reclassified"):
         services.reclassify_case(case=case, by=support, to="bug", reason="Late.")
@@ -196,9 +192,7 @@ def test_status_transition_allowed_exactly_where_the_spec_says(
     before = history(case)
 
     if allowed:
-        case = services.transition_case(
-            case=case, by=support, name=name, **params_for(name, case)
-        )
+        case = services.transition_case(case=case, by=support, name=name, **params_for(name, case))
         assert case.status == target
         assert history(case) == [*before, ("status_changed", name, status, target)]
     else:
@@ -216,7 +210,7 @@ def test_resolution_must_suit_the_type(
     case_type: str, resolution: str, customer: User, support: User
 ) -> None:
     case = factories.file_case(reporter=customer, type=case_type)
-    article = factories.KnowledgeArticleFactory() if resolution == "kb_article" else None
+    article = factories.KnowledgeArticleFactory.create() if resolution == "kb_article" else None
     if resolution in RESOLUTIONS[case_type]:
         case = services.resolve_case(case=case, by=support, resolution=resolution, article=article)
         assert (case.status, case.resolution) == ("resolved", resolution)
@@ -235,17 +229,15 @@ def test_fixed_in_release_is_not_a_resolution_anyone_picks(case: Case, support: 
 
 def test_kb_article_resolution_names_a_published_article(customer: User, support: User) -> None:
     case = factories.file_case(reporter=customer, type="question")
-    draft = factories.KnowledgeArticleFactory(is_published=False)
+    draft = factories.KnowledgeArticleFactory.create(is_published=False)
     with pytest.raises(ValidationError) as error:
         services.resolve_case(case=case, by=support, resolution="kb_article", article=draft)
     assert "knowledge_article" in error.value.message_dict
 
 
-def test_fix_cannot_be_scheduled_into_a_published_release(
-    customer: User, support: User
-) -> None:
+def test_fix_cannot_be_scheduled_into_a_published_release(customer: User, support: User) -> None:
     case = bring_to(factories.file_case(reporter=customer, type="bug"), "in_engineering", support)
-    shipped = factories.ReleaseFactory(released_on=datetime.date(2020, 1, 1))
+    shipped = factories.ReleaseFactory.create(released_on=datetime.date(2020, 1, 1))
     with pytest.raises(ValidationError) as error:
         services.schedule_fix(case=case, by=support, release=shipped)
     assert "release" in error.value.message_dict
@@ -274,8 +266,10 @@ def test_internal_note_is_an_internal_event(case: Case, engineer: User) -> None:
     services.add_comment(case=case, by=engineer, body="Looks like a race.", public=False)
     event = CaseEvent.objects.filter(case=case, kind=EventKind.COMMENTED).get()
     assert event.is_public is False
-    assert not CaseEvent.objects.filter(case=case).visible_to(case.reporter).filter(
-        kind=EventKind.COMMENTED
+    assert (
+        not CaseEvent.objects.filter(case=case)
+        .visible_to(case.reporter)
+        .filter(kind=EventKind.COMMENTED)
     )
 
 
@@ -319,7 +313,7 @@ def test_engineering_schedules_and_asks_for_information(
     customer: User, support: User, engineer: User
 ) -> None:
     case = bring_to(factories.file_case(reporter=customer, type="bug"), "in_engineering", support)
-    case = services.schedule_fix(case=case, by=engineer, release=factories.ReleaseFactory())
+    case = services.schedule_fix(case=case, by=engineer, release=factories.ReleaseFactory.create())
     assert case.status == "fix_scheduled"
     other = bring_to(factories.file_case(reporter=customer, type="bug"), "in_engineering", support)
     assert services.request_info(case=other, by=engineer).status == "waiting_on_customer"
@@ -356,7 +350,7 @@ def test_stale_version_is_refused(case: Case, support: User) -> None:
 def test_publishing_a_release_resolves_exactly_the_cases_scheduled_into_it(
     customer: User, support: User, engineer: User
 ) -> None:
-    release, other_release = factories.ReleaseFactory(), factories.ReleaseFactory()
+    release, other_release = factories.ReleaseFactory.create(), factories.ReleaseFactory.create()
 
     def scheduled(into: Any) -> Case:
         case = bring_to(
@@ -366,7 +360,9 @@ def test_publishing_a_release_resolves_exactly_the_cases_scheduled_into_it(
 
     mine = [scheduled(release) for _ in range(3)]
     elsewhere = scheduled(other_release)
-    untouched = bring_to(factories.file_case(reporter=customer, type="bug"), "in_engineering", support)
+    untouched = bring_to(
+        factories.file_case(reporter=customer, type="bug"), "in_engineering", support
+    )
 
     resolved = services.publish_release(release=release, by=engineer)
 
@@ -374,7 +370,12 @@ def test_publishing_a_release_resolves_exactly_the_cases_scheduled_into_it(
     for case in mine:
         fresh = Case.objects.get(pk=case.pk)
         assert (fresh.status, fresh.resolution) == ("resolved", "fixed_in_release")
-        assert history(fresh)[-1] == ("status_changed", "release_published", "fix_scheduled", "resolved")
+        assert history(fresh)[-1] == (
+            "status_changed",
+            "release_published",
+            "fix_scheduled",
+            "resolved",
+        )
         assert CaseEvent.objects.filter(case=fresh, transition="release_published").count() == 1
     assert Case.objects.get(pk=elsewhere.pk).status == "fix_scheduled"
     assert Case.objects.get(pk=untouched.pk).status == "in_engineering"
@@ -385,7 +386,7 @@ def test_publishing_a_release_resolves_exactly_the_cases_scheduled_into_it(
 def test_a_release_is_published_once(support: User) -> None:
     from cases.exceptions import ReleaseAlreadyPublished
 
-    release = factories.ReleaseFactory()
+    release = factories.ReleaseFactory.create()
     services.publish_release(release=release, by=support)
     with pytest.raises(ReleaseAlreadyPublished):
         services.publish_release(release=release, by=support)
@@ -393,12 +394,10 @@ def test_a_release_is_published_once(support: User) -> None:
 
 def test_customers_do_not_publish_releases(customer: User) -> None:
     with pytest.raises(PermissionDenied):
-        services.publish_release(release=factories.ReleaseFactory(), by=customer)
+        services.publish_release(release=factories.ReleaseFactory.create(), by=customer)
 
 
-def test_resolved_cases_close_themselves_after_fourteen_days(
-    customer: User, support: User
-) -> None:
+def test_resolved_cases_close_themselves_after_fourteen_days(customer: User, support: User) -> None:
     from django.utils import timezone
 
     old = bring_to(factories.file_case(reporter=customer), "resolved", support)
@@ -455,9 +454,7 @@ def test_support_files_a_phone_case_for_a_customer(customer: User, support: User
 
 def test_engineering_does_not_file_cases(customer: User, engineer: User) -> None:
     with pytest.raises(PermissionDenied):
-        services.file_case(
-            by=engineer, reporter=customer, subject="x", description="y", type="bug"
-        )
+        services.file_case(by=engineer, reporter=customer, subject="x", description="y", type="bug")
 
 
 # PITFALLS 3 and 4 ----------------------------------------------------------------
