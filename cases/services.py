@@ -5,6 +5,9 @@ Each function runs in one transaction, locks the case row, checks that `by`
 may do it (django-fsm's ``permission=`` is only advisory), runs the model's
 transition, saves, appends ``CaseEvent`` rows and queues side effects for after
 the commit. Pages, the admin, the API and the importer all call these.
+
+The time of a change is read once the row is locked, so that the order of a
+case's history by time is the order in which its changes were made.
 """
 
 import datetime
@@ -228,7 +231,6 @@ def add_comment(
     at: datetime.datetime | None = None,
 ) -> Comment:
     """Add a public reply or an internal note; a customer's reply reopens a waiting case."""
-    at = _now(at)
     if public:
         _require(by, "cases.comment_case", "You may not comment on this case.", case)
     else:
@@ -239,6 +241,7 @@ def add_comment(
 
     with transaction.atomic():
         case = _lock(case)
+        at = _now(at)
         if case.status == Status.CLOSED and by.is_customer:
             raise ValidationError(
                 {"body": "This case is closed. File a new case and mention this one."}
@@ -282,7 +285,6 @@ def reclassify_case(
     expected_version: int | None = None,
 ) -> Case:
     """Change the case's type along one of the eight allowed moves, with a reason."""
-    at = _now(at)
     _require(by, "cases.reclassify_case", "Only support may reclassify a case.", case)
     if to not in CaseType.values:
         raise ValidationError({"to": f"Choose one of {', '.join(CaseType.values)}."})
@@ -291,6 +293,7 @@ def reclassify_case(
 
     with transaction.atomic():
         case = _lock(case, expected_version)
+        at = _now(at)
         previous_type, previous_status = case.type, case.status
         method_name = _TYPE_METHODS.get(CaseType(to))
         if method_name is None or not can_proceed(_transition_method(case, method_name)):
@@ -394,7 +397,6 @@ def transition_case(
     a fix is scheduled) is recorded for the event's actor and judged by the
     rules of state and condition, but not by that actor's role.
     """
-    at = _now(at)
     if name not in STATUS_TRANSITIONS:
         raise ValidationError(
             {"name": f"Unknown transition; choose one of {', '.join(STATUS_TRANSITIONS)}."}
@@ -414,6 +416,7 @@ def transition_case(
 
     with transaction.atomic():
         case = _lock(case, expected_version)
+        at = _now(at)
         if enforce_role and not _transition_permission(case, name)(case, by):
             raise PermissionDenied("You may not do this on this case.")
         if not can_proceed(_transition_method(case, name)):
@@ -476,12 +479,12 @@ def assign_case(
     *, case: Case, by: User, assignee: User | None, at: datetime.datetime | None = None
 ) -> Case:
     """Give the case to a staff member (or to nobody)."""
-    at = _now(at)
     _require(by, "cases.assign_case", "You may not assign cases.", case)
     if assignee is not None and (not assignee.is_staff or not assignee.is_active):
         raise ValidationError({"assignee": "Cases are assigned to active staff only."})
     with transaction.atomic():
         case = _lock(case)
+        at = _now(at)
         if case.assignee_id == (assignee.pk if assignee else None):
             return case
         previous = case.assignee
@@ -520,10 +523,10 @@ def publish_release(
     *, release: Release, by: User, at: datetime.datetime | None = None
 ) -> list[Case]:
     """Publish `release` and resolve every case scheduled into it, all in one transaction."""
-    at = _now(at)
     _require(by, "cases.publish_release", "You may not publish releases.")
     with transaction.atomic():
         release = Release.objects.select_for_update().get(pk=release.pk)
+        at = _now(at)
         if release.is_published:
             raise ReleaseAlreadyPublished(
                 f"Release {release.version} was published on {release.released_on}."
@@ -592,9 +595,9 @@ def create_knowledge_article(
 
 def auto_close_case(*, case: Case, at: datetime.datetime | None = None) -> Case:
     """Close a resolved case on the system's behalf (no one acted)."""
-    at = _now(at)
     with transaction.atomic():
         case = _lock(case)
+        at = _now(at)
         if not can_proceed(case.close):
             raise TransitionNotAllowed(_refusal(case, "close"), allowed=[])
         _apply_status(
