@@ -96,7 +96,9 @@ def _save(case: Case, at: datetime.datetime) -> None:
 
 def _record(case: Case, *, at: datetime.datetime, by: User | None, **fields: Any) -> CaseEvent:
     event = CaseEvent.objects.create(case=case, at=at, actor=by, **fields)
-    transaction.on_commit(lambda: notifications.event_committed(event.pk))
+    # In the transaction, not on commit: the emails and webhook deliveries it
+    # queues must exist exactly when the event does (see cases.notifications).
+    notifications.event_recorded(event)
     return event
 
 
@@ -523,6 +525,7 @@ def publish_release(
             )
         release.released_on = at.date()
         release.save(update_fields=["released_on"])
+        notifications.release_published(release, at=at)
         scheduled = Case.objects.filter(
             target_release=release, status=Status.FIX_SCHEDULED
         ).order_by("pk")
