@@ -50,7 +50,9 @@ def webhook_receiver(answers: list[int] | None = None) -> Iterator[Receiver]:
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             with receiver.lock:
-                receiver.received.append(Received(body=body, headers=dict(self.headers)))
+                receiver.received.append(
+                    Received(body=body, headers={k.lower(): v for k, v in self.headers.items()})
+                )
                 status = receiver.answers.pop(0) if receiver.answers else 200
             self.send_response(status)
             self.send_header("Content-Length", "2")
@@ -62,7 +64,7 @@ def webhook_receiver(answers: list[int] | None = None) -> Iterator[Receiver]:
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     receiver.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield receiver
@@ -73,9 +75,9 @@ def webhook_receiver(answers: list[int] | None = None) -> Iterator[Receiver]:
 
 
 def verify_signature(secret: str, headers: dict[str, str], body: bytes) -> bool:
-    """The receiver's side of the documented algorithm: only the secret is needed."""
-    timestamp = headers["X-Casebook-Timestamp"]
+    """The receiver's side of the documented algorithm (header names in lower case)."""
+    timestamp = headers["x-casebook-timestamp"]
     expected = hmac.new(
         secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256
     ).hexdigest()
-    return hmac.compare_digest(headers["X-Casebook-Signature"], "sha256=" + expected)
+    return hmac.compare_digest(headers["x-casebook-signature"], "sha256=" + expected)
