@@ -64,7 +64,7 @@ class WebhookAttemptInline(admin.TabularInline[WebhookAttempt, WebhookDelivery])
     model = WebhookAttempt
     extra = 0
     fields = ["number", "at", "status_code", "error", "duration_ms", "response_excerpt"]
-    readonly_fields = fields
+    readonly_fields = ["number", "at", "status_code", "error", "duration_ms", "response_excerpt"]
     can_delete = False
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
