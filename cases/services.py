@@ -15,6 +15,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.text import slugify
 from django_fsm import can_proceed
@@ -593,6 +594,11 @@ def auto_close_case(*, case: Case, at: datetime.datetime | None = None) -> Case:
         case = _lock(case)
         if not can_proceed(case.close):
             raise TransitionNotAllowed(_refusal(case, "close"), allowed=[])
+        if _customer_replied_since_resolved(case):
+            raise TransitionNotAllowed(
+                "The customer wrote after the case was resolved; support answers first.",
+                allowed=[],
+            )
         _apply_status(
             case,
             by=None,
@@ -607,15 +613,26 @@ def auto_close_case(*, case: Case, at: datetime.datetime | None = None) -> Case:
     return case
 
 
+def _customer_replied_since_resolved(case: Case) -> bool:
+    return bool(
+        case.resolved_at
+        and case.last_customer_message_at
+        and case.last_customer_message_at > case.resolved_at
+    )
+
+
 def close_resolved_cases(*, now: datetime.datetime | None = None) -> int:
-    """Close every case resolved more than CASEBOOK_AUTO_CLOSE_DAYS ago; return how many."""
+    """Close every case resolved over CASEBOOK_AUTO_CLOSE_DAYS ago with no customer reply since."""
     now = _now(now)
     cutoff = now - datetime.timedelta(days=settings.CASEBOOK_AUTO_CLOSE_DAYS)
     closed = 0
-    for case in Case.objects.filter(status=Status.RESOLVED, resolved_at__lte=cutoff):
+    candidates = Case.objects.filter(status=Status.RESOLVED, resolved_at__lte=cutoff).exclude(
+        last_customer_message_at__gt=F("resolved_at")
+    )
+    for case in candidates:
         try:
             auto_close_case(case=case, at=now)
         except TransitionNotAllowed:
-            continue  # someone reopened or closed it meanwhile
+            continue  # someone reopened, closed or answered it meanwhile
         closed += 1
     return closed

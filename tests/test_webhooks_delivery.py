@@ -2,9 +2,12 @@
 
 import datetime
 import json
+from email.message import Message
+from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.test import Client
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
@@ -69,6 +72,26 @@ def test_a_receiver_verifies_the_signature_with_the_secret_alone(
     tampered = received.body.replace(b"A defect.", b"A feature")
     assert not verify_signature(subscription.secret, received.headers, tampered)
     assert not verify_signature("another secret", received.headers, received.body)
+
+
+def test_the_readme_verification_snippet_accepts_a_delivery_and_rejects_a_tampered_one(
+    case: Case, support: User, committed: Any
+) -> None:
+    readme = (Path(settings.BASE_DIR) / "README.md").read_text()
+    snippet = readme.split("To verify, with the secret alone:")[1].split("```python")[1]
+    namespace: dict[str, Any] = {}
+    exec(snippet.split("```")[0], namespace)
+    with webhook_receiver() as receiver:
+        subscription = subscribe(receiver.url, "case.commented")
+        with committed():
+            services.add_comment(case=case, by=support, body="Signed.")
+
+    [received] = receiver.received
+    headers = Message()
+    for name, value in received.headers.items():
+        headers[name] = value
+    assert namespace["verify"](subscription.secret, headers, received.body)
+    assert not namespace["verify"](subscription.secret, headers, received.body + b" ")
 
 
 def test_a_receiver_failing_twice_gets_the_event_three_times_and_the_log_shows_them(
