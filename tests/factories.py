@@ -34,7 +34,7 @@ class CustomerFactory(UserFactory):
     organization = factory.SubFactory(OrganizationFactory)
 
     @factory.post_generation
-    def with_role(obj: User, create: bool, extracted: Any, **kwargs: Any) -> None:
+    def with_role(obj: User, create: bool, extracted: Any, **kwargs: Any) -> None:  # noqa: N805
         if create:
             assign_role(obj, Role.CUSTOMER)
 
@@ -43,7 +43,7 @@ class SupportFactory(UserFactory):
     is_staff = True
 
     @factory.post_generation
-    def with_role(obj: User, create: bool, extracted: Any, **kwargs: Any) -> None:
+    def with_role(obj: User, create: bool, extracted: Any, **kwargs: Any) -> None:  # noqa: N805
         if create:
             assign_role(obj, Role.SUPPORT)
 
@@ -52,7 +52,7 @@ class EngineerFactory(UserFactory):
     is_staff = True
 
     @factory.post_generation
-    def with_role(obj: User, create: bool, extracted: Any, **kwargs: Any) -> None:
+    def with_role(obj: User, create: bool, extracted: Any, **kwargs: Any) -> None:  # noqa: N805
         if create:
             assign_role(obj, Role.ENGINEERING)
 
