@@ -17,7 +17,10 @@ demo: setup
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py demo_setup
 
+# The task worker (emails, webhooks) runs beside the server and stops with it.
 run: demo
+	$(PY) manage.py db_worker --no-reload & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(PY) manage.py runserver $(HOST)
 
 lint: setup

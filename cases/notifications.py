@@ -1,15 +1,48 @@
 """
-Side effects of committed case events.
+Side effects of case events: emails and webhooks.
 
-The services queue `event_committed` with `transaction.on_commit`, so it runs
-only for changes that were really saved. Emails and webhooks hang off here.
+The services call these inside the transaction of the change, right after
+writing the event. They write the emails and webhook deliveries to send and
+enqueue the tasks that send them. With the database task backend the queue is
+a table in the same database, so the tasks are committed, or rolled back,
+together with the change: nothing is sent for a change that did not happen,
+and nothing is lost for one that did. Other backends (Redis, immediate) cannot
+join our transaction; for them the enqueue waits for the commit.
 """
 
-import logging
+import contextlib
+import contextvars
+import datetime
+from collections.abc import Iterator
 
-logger = logging.getLogger(__name__)
+from cases.models import CaseEvent, Release
+
+_silenced: contextvars.ContextVar[bool] = contextvars.ContextVar("silenced", default=False)
 
 
-def event_committed(event_id: int) -> None:
-    """Handle the side effects of the committed case event `event_id`."""
-    logger.debug("case event %s committed", event_id)
+@contextlib.contextmanager
+def silenced() -> Iterator[None]:
+    """Record events without emailing or calling webhooks (replaying history on import)."""
+    token = _silenced.set(True)
+    try:
+        yield
+    finally:
+        _silenced.reset(token)
+
+
+def event_recorded(event: CaseEvent) -> None:
+    """Queue the emails and webhooks of `event`, just written in the current transaction."""
+    if _silenced.get():
+        return
+    from notifications.dispatch import queue_for_event
+
+    queue_for_event(event)
+
+
+def release_published(release: Release, *, at: datetime.datetime) -> None:
+    """Queue the `release.published` webhooks of `release`, just published."""
+    if _silenced.get():
+        return
+    from notifications.dispatch import queue_for_release
+
+    queue_for_release(release, at=at)

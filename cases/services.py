@@ -18,6 +18,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.text import slugify
 from django_fsm import can_proceed
@@ -99,7 +100,9 @@ def _save(case: Case, at: datetime.datetime) -> None:
 
 def _record(case: Case, *, at: datetime.datetime, by: User | None, **fields: Any) -> CaseEvent:
     event = CaseEvent.objects.create(case=case, at=at, actor=by, **fields)
-    transaction.on_commit(lambda: notifications.event_committed(event.pk))
+    # In the transaction, not on commit: the emails and webhook deliveries it
+    # queues must exist exactly when the event does (see cases.notifications).
+    notifications.event_recorded(event)
     return event
 
 
@@ -533,6 +536,7 @@ def publish_release(
             )
         release.released_on = at.date()
         release.save(update_fields=["released_on"])
+        notifications.release_published(release, at=at)
         scheduled = Case.objects.filter(
             target_release=release, status=Status.FIX_SCHEDULED
         ).order_by("pk")
@@ -600,6 +604,11 @@ def auto_close_case(*, case: Case, at: datetime.datetime | None = None) -> Case:
         at = _now(at)
         if not can_proceed(case.close):
             raise TransitionNotAllowed(_refusal(case, "close"), allowed=[])
+        if _customer_replied_since_resolved(case):
+            raise TransitionNotAllowed(
+                "The customer wrote after the case was resolved; support answers first.",
+                allowed=[],
+            )
         _apply_status(
             case,
             by=None,
@@ -614,15 +623,26 @@ def auto_close_case(*, case: Case, at: datetime.datetime | None = None) -> Case:
     return case
 
 
+def _customer_replied_since_resolved(case: Case) -> bool:
+    return bool(
+        case.resolved_at
+        and case.last_customer_message_at
+        and case.last_customer_message_at > case.resolved_at
+    )
+
+
 def close_resolved_cases(*, now: datetime.datetime | None = None) -> int:
-    """Close every case resolved more than CASEBOOK_AUTO_CLOSE_DAYS ago; return how many."""
+    """Close every case resolved over CASEBOOK_AUTO_CLOSE_DAYS ago with no customer reply since."""
     now = _now(now)
     cutoff = now - datetime.timedelta(days=settings.CASEBOOK_AUTO_CLOSE_DAYS)
     closed = 0
-    for case in Case.objects.filter(status=Status.RESOLVED, resolved_at__lte=cutoff):
+    candidates = Case.objects.filter(status=Status.RESOLVED, resolved_at__lte=cutoff).exclude(
+        last_customer_message_at__gt=F("resolved_at")
+    )
+    for case in candidates:
         try:
             auto_close_case(case=case, at=now)
         except TransitionNotAllowed:
-            continue  # someone reopened or closed it meanwhile
+            continue  # someone reopened, closed or answered it meanwhile
         closed += 1
     return closed

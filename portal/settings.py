@@ -161,3 +161,49 @@ LOGGING = {
 if PRODUCTION:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+
+# Notifications, email in and webhooks --------------------------------------
+INSTALLED_APPS += ["django_tasks_db", "notifications.apps.NotificationsConfig"]
+
+# Background tasks (django.tasks). `db` keeps the queue in our database, so a
+# task enqueued in the transaction of a change exists exactly when the change
+# does (worker: `manage.py db_worker`). `rq` is Redis, for workers on many
+# machines (worker: `manage.py rqworker default --with-scheduler`). `immediate`
+# runs each task in the process, after the commit (tests, debugging).
+_TASK_BACKENDS = {
+    "db": {"BACKEND": "django_tasks_db.DatabaseBackend"},
+    "rq": {"BACKEND": "django_tasks_rq.RQBackend"},
+    "immediate": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"},
+}
+CASEBOOK_TASKS_BACKEND = os.environ.get("CASEBOOK_TASKS_BACKEND", "db")
+if CASEBOOK_TASKS_BACKEND not in _TASK_BACKENDS:
+    raise ImproperlyConfigured(
+        f"CASEBOOK_TASKS_BACKEND must be one of {', '.join(_TASK_BACKENDS)}."
+    )
+TASKS = {"default": _TASK_BACKENDS[CASEBOOK_TASKS_BACKEND]}
+RQ_QUEUES = {"default": {"URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")}}
+if CASEBOOK_TASKS_BACKEND == "rq":
+    INSTALLED_APPS += ["django_rq"]
+
+# Where links in emails point, and the domain of their Message-IDs.
+CASEBOOK_BASE_URL = os.environ.get("CASEBOOK_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+CASEBOOK_EMAIL_DOMAIN = os.environ.get(
+    "CASEBOOK_EMAIL_DOMAIN", DEFAULT_FROM_EMAIL.rpartition("@")[2] or "casebook.example.com"
+)
+# The address customers reply to; its mail is fed to `ingest_email` or the endpoint.
+CASEBOOK_REPLY_TO_EMAIL = os.environ.get("CASEBOOK_REPLY_TO_EMAIL", DEFAULT_FROM_EMAIL)
+# Shared secret of the email-in endpoint (header X-Casebook-Inbound-Secret);
+# empty switches the endpoint off.
+CASEBOOK_INBOUND_EMAIL_SECRET = os.environ.get("CASEBOOK_INBOUND_EMAIL_SECRET", "")
+
+# Webhook retries: the n-th retry waits BASE * FACTOR**(n-1) seconds; no retry
+# is scheduled past WINDOW seconds after the event, nor after MAX_ATTEMPTS.
+CASEBOOK_WEBHOOK_RETRY_BASE_SECONDS = float(
+    os.environ.get("CASEBOOK_WEBHOOK_RETRY_BASE_SECONDS", "60")
+)
+CASEBOOK_WEBHOOK_RETRY_FACTOR = float(os.environ.get("CASEBOOK_WEBHOOK_RETRY_FACTOR", "4"))
+CASEBOOK_WEBHOOK_RETRY_WINDOW_SECONDS = int(
+    os.environ.get("CASEBOOK_WEBHOOK_RETRY_WINDOW_SECONDS", str(24 * 3600))
+)
+CASEBOOK_WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("CASEBOOK_WEBHOOK_MAX_ATTEMPTS", "8"))
+CASEBOOK_WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("CASEBOOK_WEBHOOK_TIMEOUT_SECONDS", "10"))

@@ -49,3 +49,9 @@ def engineer(db: None) -> User:
 @pytest.fixture
 def case(customer: User) -> Case:
     return factories.file_case(reporter=customer)
+
+
+@pytest.fixture(autouse=True)
+def _immediate_tasks(settings: Any) -> None:
+    """Run background tasks in the process, after the commit; queue tests switch to the database."""
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}

@@ -1,0 +1,208 @@
+"""
+Decide, inside the transaction of a change, what to tell whom, and queue it.
+
+Each email and each webhook delivery becomes a row here and one task. With the
+database task backend the task row joins our transaction; with any other
+backend the enqueue waits for the commit (the rows it ships are already safe
+in the database, so a lost enqueue is recoverable by redelivery).
+"""
+
+import datetime
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q
+from django.tasks import Task
+from django_tasks_db import DatabaseBackend
+
+from accounts.models import User
+from cases.models import Case, CaseEvent, EventKind, Release, Status
+from notifications.models import (
+    CaseFollower,
+    EmailKind,
+    NotificationPreference,
+    OutboundEmail,
+    WebhookDelivery,
+    WebhookEventKind,
+    WebhookSubscription,
+)
+
+# Namespace of the webhook event ids: one event has the same id for every
+# subscription and every redelivery, so receivers can drop duplicates.
+EVENT_ID_NAMESPACE = uuid.UUID("6f1c2a8e-9d4b-4c37-8a55-0c2f3e7d9b10")
+
+
+def enqueue(task: Task, *args: Any) -> None:
+    """Enqueue `task` in the current transaction if the queue is in our database, else on commit."""
+    if isinstance(task.get_backend(), DatabaseBackend):
+        task.enqueue(*args)
+    else:
+        transaction.on_commit(lambda: task.enqueue(*args))
+
+
+def queue_for_event(event: CaseEvent) -> None:
+    from notifications import tasks
+
+    for email in plan_emails(event):
+        enqueue(tasks.send_notification_email, email.pk)
+    for delivery in plan_deliveries(event):
+        enqueue(tasks.deliver_webhook, delivery.pk)
+
+
+def queue_for_release(release: Release, *, at: datetime.datetime) -> None:
+    from notifications import tasks
+
+    event_id = uuid.uuid5(EVENT_ID_NAMESPACE, f"release:{release.pk}:published")
+    subscriptions = _subscriptions(WebhookEventKind.RELEASE_PUBLISHED)
+    deliveries = WebhookDelivery.objects.bulk_create(
+        WebhookDelivery(
+            subscription=subscription,
+            event_id=event_id,
+            kind=WebhookEventKind.RELEASE_PUBLISHED,
+            release=release,
+            occurred_at=at,
+        )
+        for subscription in subscriptions
+    )
+    for delivery in deliveries:
+        enqueue(tasks.deliver_webhook, delivery.pk)
+
+
+# Emails --------------------------------------------------------------------
+
+
+def email_kind(event: CaseEvent) -> str | None:
+    """Return the kind of email `event` sends, or None; internal events send none."""
+    if not event.is_public:
+        return None
+    if event.kind == EventKind.FILED:
+        return EmailKind.CASE_FILED
+    if event.kind == EventKind.COMMENTED:
+        if event.comment is None or not event.comment.is_public:
+            return None
+        if event.actor is not None and event.actor.is_customer:
+            return EmailKind.CUSTOMER_REPLY
+        return EmailKind.SUPPORT_REPLY
+    if event.kind == EventKind.RECLASSIFIED:
+        return EmailKind.RECLASSIFIED
+    if event.kind == EventKind.STATUS_CHANGED:
+        if event.transition == "reopen":
+            return EmailKind.REOPENED
+        if event.to_value == Status.WAITING_ON_CUSTOMER:
+            return EmailKind.WAITING_ON_CUSTOMER
+        if event.to_value == Status.RESOLVED:
+            return EmailKind.RESOLVED
+    return None
+
+
+def recipients(case: Case, kind: str, actor: User | None) -> list[User]:
+    """Return who gets an email of `kind` about `case`, honouring their preferences."""
+    if kind == EmailKind.CUSTOMER_REPLY:
+        people = [case.assignee] if case.assignee is not None else []
+        people = [p for p in people if p.is_active and p.is_staff]
+    else:
+        followers = User.objects.filter(
+            followed_cases__case=case,
+            is_active=True,
+            organization_id=case.organization_id,
+        ).order_by("pk")
+        people = [case.reporter, *followers]
+        people = [p for p in people if p.is_active and p.organization_id == case.organization_id]
+    # The reporter is told their case was filed even when they filed it themselves.
+    if actor is not None and not (kind == EmailKind.CASE_FILED and actor == case.reporter):
+        people = [p for p in people if p.pk != actor.pk]
+    unique = list({p.pk: p for p in people}.values())
+    muted = set(
+        NotificationPreference.objects.filter(
+            user__in=unique, kind=kind, enabled=False
+        ).values_list("user_id", flat=True)
+    )
+    return [p for p in unique if p.pk not in muted]
+
+
+def thread_id(case: Case) -> str:
+    """Return the Message-ID that every email of `case` refers to, so clients thread them."""
+    from django.conf import settings
+
+    return f"<{case.number.lower()}@{settings.CASEBOOK_EMAIL_DOMAIN}>"
+
+
+def plan_emails(event: CaseEvent) -> list[OutboundEmail]:
+    """Write the emails `event` sends (one row each) and return them."""
+    from django.conf import settings
+
+    kind = email_kind(event)
+    if kind is None:
+        return []
+    case = event.case
+    people = recipients(case, kind, event.actor)
+    emails = []
+    for person in people:
+        if kind == EmailKind.CASE_FILED and person.pk == case.reporter_id:
+            # The first email of the thread: the one every later email refers to.
+            message_id = thread_id(case)
+        else:
+            message_id = (
+                f"<{case.number.lower()}.e{event.pk}.u{person.pk}@{settings.CASEBOOK_EMAIL_DOMAIN}>"
+            )
+        emails.append(
+            OutboundEmail(
+                case=case,
+                event=event,
+                recipient=person,
+                kind=kind,
+                message_id=message_id,
+                created_at=event.at,
+            )
+        )
+    return OutboundEmail.objects.bulk_create(emails)
+
+
+def follow_case(*, case: Case, user: User) -> CaseFollower:
+    """Make `user`, a customer of the case's organization, receive its emails."""
+    follower = CaseFollower(case=case, user=user)
+    follower.full_clean(validate_constraints=False)
+    return CaseFollower.objects.get_or_create(case=case, user=user)[0]
+
+
+# Webhooks ------------------------------------------------------------------
+
+_WEBHOOK_KINDS = {
+    EventKind.FILED: WebhookEventKind.CASE_CREATED,
+    EventKind.COMMENTED: WebhookEventKind.CASE_COMMENTED,
+    EventKind.RECLASSIFIED: WebhookEventKind.CASE_RECLASSIFIED,
+    EventKind.STATUS_CHANGED: WebhookEventKind.CASE_STATUS_CHANGED,
+}
+
+
+def _subscriptions(kind: str, case: Case | None = None) -> Iterable[WebhookSubscription]:
+    subscriptions = WebhookSubscription.objects.filter(is_active=True).order_by("pk")
+    if case is not None:
+        subscriptions = subscriptions.filter(
+            Q(organization__isnull=True) | Q(organization_id=case.organization_id)
+        )
+    # The kinds are a JSON list; filtering in Python works the same on every database.
+    return [s for s in subscriptions if kind in (s.event_kinds or [])]
+
+
+def plan_deliveries(event: CaseEvent) -> list[WebhookDelivery]:
+    """Write the webhook deliveries of `event` (one per subscription that wants it)."""
+    kind = _WEBHOOK_KINDS.get(EventKind(event.kind))
+    if kind is None:
+        return []
+    subscriptions = [
+        s for s in _subscriptions(kind, event.case) if event.is_public or not s.is_customer_side
+    ]
+    event_id = uuid.uuid5(EVENT_ID_NAMESPACE, f"case-event:{event.pk}")
+    return WebhookDelivery.objects.bulk_create(
+        WebhookDelivery(
+            subscription=subscription,
+            event_id=event_id,
+            kind=kind,
+            case_event=event,
+            occurred_at=event.at,
+        )
+        for subscription in subscriptions
+    )
