@@ -403,7 +403,10 @@ def test_resolved_cases_close_themselves_after_fourteen_days(customer: User, sup
     old = bring_to(factories.file_case(reporter=customer), "resolved", support)
     recent = factories.file_case(reporter=customer)
     now = timezone.now()
-    Case.objects.filter(pk=old.pk).update(resolved_at=now - datetime.timedelta(days=15))
+    Case.objects.filter(pk=old.pk).update(
+        last_customer_message_at=now - datetime.timedelta(days=16),
+        resolved_at=now - datetime.timedelta(days=15),
+    )
     recent = services.resolve_case(case=recent, by=support, resolution="answered")
 
     assert services.close_resolved_cases(now=now) == 1
