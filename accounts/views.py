@@ -14,6 +14,7 @@ class EmailAuthenticationForm(AuthenticationForm):
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.error_messages["invalid_login"] = (
             "That email and password do not match an active account. Check both and try again."

@@ -28,7 +28,15 @@ class MultipleFileField(forms.FileField):
         return [super(MultipleFileField, self).clean(item, initial) for item in files]
 
 
-class CaseFileForm(forms.Form):
+class PortalForm(forms.Form):
+    """A form whose labels carry no trailing colon (the layout sets them apart)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+
+class CaseFileForm(PortalForm):
     subject = forms.CharField(
         max_length=200,
         help_text="One line: what is wrong, or what you want to know.",
@@ -67,7 +75,7 @@ class CaseFileForm(forms.Form):
     )
 
 
-class CaseReplyForm(forms.Form):
+class CaseReplyForm(PortalForm):
     body = forms.CharField(
         label="Your reply",
         widget=forms.Textarea(attrs={"rows": 6, "dir": "auto"}),
@@ -76,11 +84,11 @@ class CaseReplyForm(forms.Form):
     attachments = MultipleFileField(help_text="You can choose several files.")
 
 
-class CaseCloseForm(forms.Form):
+class CaseCloseForm(PortalForm):
     """Closing needs no input: the button is the confirmation."""
 
 
-class CaseReopenForm(forms.Form):
+class CaseReopenForm(PortalForm):
     reason = forms.CharField(
         label="Why reopen the case?",
         widget=forms.Textarea(attrs={"rows": 3, "dir": "auto"}),
@@ -93,7 +101,7 @@ SCOPE_MINE = "mine"
 PAGE_SIZES = (10, 25, 50, 100)
 
 
-class CaseFilterForm(forms.Form):
+class CaseFilterForm(PortalForm):
     """The list's filters; anything invalid is ignored rather than refused."""
 
     q = forms.CharField(label="Search", required=False, max_length=200)

@@ -2,7 +2,6 @@
 
 import re
 from pathlib import Path
-from typing import Any
 
 import pytest
 from playwright.sync_api import Dialog, FilePayload, Page, expect
@@ -154,7 +153,7 @@ def test_knowledge_base_pages_are_accessible(
 
 
 def test_keyboard_user_can_skip_to_content_and_sees_focus(
-    page: Page, people: dict[str, User], **_: Any
+    page: Page, people: dict[str, User]
 ) -> None:
     sign_in(page, people["customer"])
 
