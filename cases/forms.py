@@ -99,6 +99,7 @@ class CaseReopenForm(PortalForm):
 SCOPE_ALL = "all"
 SCOPE_MINE = "mine"
 PAGE_SIZES = (10, 25, 50, 100)
+DEFAULT_PAGE_SIZE = 25
 
 
 class CaseFilterForm(PortalForm):
@@ -125,9 +126,16 @@ class CaseFilterForm(PortalForm):
         label="Per page",
         choices=[(n, str(n)) for n in PAGE_SIZES],
         coerce=int,
+        initial=DEFAULT_PAGE_SIZE,
         empty_value=None,
         required=False,
     )
+
+    def __init__(self, data: Any = None, **kwargs: Any) -> None:
+        if data is not None and not data.get("per_page"):
+            data = data.copy()
+            data["per_page"] = str(DEFAULT_PAGE_SIZE)
+        super().__init__(data, **kwargs)
 
     def filters(self) -> dict[str, Any]:
         """Return the valid filters, with invalid ones dropped."""

@@ -25,6 +25,7 @@ from accounts.models import User
 from cases import services
 from cases.exceptions import CaseError
 from cases.forms import (
+    DEFAULT_PAGE_SIZE,
     SCOPE_MINE,
     CaseCloseForm,
     CaseFileForm,
@@ -112,7 +113,7 @@ class CaseListView(LoginRequiredMixin, ListView[Case]):
         return cases.order_by("-updated_at", "-id")
 
     def get_paginate_by(self, queryset: Any) -> int:
-        return int(self.filters.get("per_page", 25))
+        return int(self.filters.get("per_page", DEFAULT_PAGE_SIZE))
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)

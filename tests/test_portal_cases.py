@@ -511,3 +511,15 @@ def test_html_in_a_description_is_shown_as_text(customer_client: Client, custome
     assert "<img src=x" not in text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
     assert "<strong>bold</strong>" in text
+
+
+def test_list_shows_25_cases_a_page_by_default_and_says_so(
+    customer_client: Client, customer: User
+) -> None:
+    for i in range(26):
+        factories.file_case(reporter=customer, subject=f"case {i}")
+
+    response = customer_client.get("/", {"type": "issue"})
+
+    assert len(response.context["cases"]) == 25
+    assert '<option value="25" selected>' in response.text
