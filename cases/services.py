@@ -19,6 +19,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import F
+from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.text import slugify
 from django_fsm import can_proceed
@@ -148,6 +149,7 @@ def file_case(
     reporter: User | None = None,
     at: datetime.datetime | None = None,
     external_id: str | None = None,
+    attachments: Sequence[UploadedFile] = (),
 ) -> Case:
     """File a new case; staff file on a customer's behalf by naming the reporter."""
     at = _now(at)
@@ -180,6 +182,7 @@ def file_case(
         errors["product_version"] = "A product version has at most 50 characters."
     if errors:
         raise ValidationError(errors)
+    _validate_attachments(attachments)
 
     with transaction.atomic():
         case = Case(
@@ -206,22 +209,46 @@ def file_case(
             to_value=type,
             data={"channel": channel},
         )
+        for upload in attachments:
+            _store_attachment(case, upload, by=by, at=at)
     return case
 
 
 def _validate_attachments(files: Sequence[UploadedFile]) -> None:
     limit = settings.CASEBOOK_MAX_ATTACHMENT_BYTES
+    # A plain space: the message also goes to API clients and logs.
+    readable_limit = filesizeformat(limit).replace("\xa0", " ")
     too_big = [f.name for f in files if (f.size or 0) > limit]
     if too_big:
         raise ValidationError(
             {
                 "attachments": (
-                    f"Each file may be at most {limit // (1024 * 1024)} MB; too large: "
+                    f"Each file may be at most {readable_limit}; too large: "
                     + ", ".join(str(name) for name in too_big)
                     + "."
                 )
             }
         )
+
+
+def _store_attachment(
+    case: Case,
+    upload: UploadedFile,
+    *,
+    by: User,
+    at: datetime.datetime,
+    comment: Comment | None = None,
+) -> Attachment:
+    return Attachment.objects.create(
+        case=case,
+        comment=comment,
+        file=upload,
+        name=upload.name or "attachment",
+        size=upload.size or 0,
+        content_type=upload.content_type or "",
+        uploaded_by=by,
+        created_at=at,
+    )
 
 
 def add_comment(
@@ -253,16 +280,7 @@ def add_comment(
             case=case, author=by, body=body, is_public=public, created_at=at
         )
         for upload in attachments:
-            Attachment.objects.create(
-                case=case,
-                comment=comment,
-                file=upload,
-                name=upload.name or "attachment",
-                size=upload.size or 0,
-                content_type=upload.content_type or "",
-                uploaded_by=by,
-                created_at=at,
-            )
+            _store_attachment(case, upload, by=by, at=at, comment=comment)
         _record(case, at=at, by=by, kind=EventKind.COMMENTED, comment=comment, is_public=public)
         if public and by.is_customer:
             case.last_customer_message_at = at

@@ -207,3 +207,7 @@ CASEBOOK_WEBHOOK_RETRY_WINDOW_SECONDS = int(
 )
 CASEBOOK_WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("CASEBOOK_WEBHOOK_MAX_ATTEMPTS", "8"))
 CASEBOOK_WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("CASEBOOK_WEBHOOK_TIMEOUT_SECONDS", "10"))
+
+# Customer portal: htmx through django-htmx (its script is served from our static files).
+INSTALLED_APPS += ["django_htmx"]
+MIDDLEWARE += ["django_htmx.middleware.HtmxMiddleware"]
