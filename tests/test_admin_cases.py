@@ -335,7 +335,8 @@ def test_a_stale_page_is_refused_and_changes_nothing(
     support_client: Client, support: User, case: Case
 ) -> None:
     shown_version = case.version
-    services.acknowledge_case(case=case, by=factories.SupportFactory.create())  # someone else, meanwhile
+    someone_else = factories.SupportFactory.create()
+    services.acknowledge_case(case=case, by=someone_else)
     moved = fresh(case)
 
     response = support_client.post(
