@@ -118,6 +118,8 @@ class CaseAdmin(CaseWorkspaceAdmin):
         "or a reporter's email."
     )
     show_full_result_count = False
+    # The customer's page belongs to the portal; staff work here.
+    view_on_site = False
     actions = ["acknowledge_selected", "assign_selected_to_me", "request_info_selected"]
     readonly_fields = [
         "number",

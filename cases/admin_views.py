@@ -201,6 +201,7 @@ class CaseWorkspaceAdmin(admin.ModelAdmin[Case]):
         may_reply = user.has_perm("cases.comment_case")
         may_note = user.has_perm("cases.add_internal_note")
         return {
+            "show_save_and_add_another": False,
             "case": case,
             "case_version": version,
             "type_moves": type_moves,
