@@ -488,3 +488,14 @@ def test_staff_without_a_role_sees_no_case(client: Client, case: Case) -> None:
 
     assert client.get(reverse("admin:cases_case_changelist")).status_code == 403
     assert client.post(transition_url(case, "acknowledge"), {"version": 1}).status_code == 403
+
+
+def test_case_list_sorts_by_every_column(support_client: Client, customer: User) -> None:
+    factories.file_case(reporter=customer)
+    factories.file_case(reporter=customer)
+
+    for column in range(1, len(CaseAdmin.list_display) + 1):
+        for order in (str(column), f"-{column}"):
+            response = support_client.get(reverse("admin:cases_case_changelist"), {"o": order})
+            assert response.status_code == 200, order
+            assert len(response.context["cl"].result_list) == 2

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.db import connections
 
 from accounts.models import User
 from cases import services
@@ -35,7 +36,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def page(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+def page(live_server: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    # Depends on live_server so that the browser closes before the server stops.
     sync_api = pytest.importorskip("playwright.sync_api")
     if not os.path.exists(CHROMIUM):
         pytest.skip(f"needs Chromium at {CHROMIUM} (apt-get install chromium)")
@@ -48,6 +50,9 @@ def page(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         context = browser.new_context(viewport={"width": 1440, "height": 900})
         context.set_default_timeout(10_000)
         yield context.new_page()
+        # The test's own queries ran under Playwright's loop on connections of their
+        # own; close them, or the test database cannot be dropped afterwards.
+        connections.close_all()
         context.close()
         browser.close()
 
