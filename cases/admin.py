@@ -24,7 +24,7 @@ from django.utils.timesince import timesince
 
 from accounts.models import User
 from cases import dashboard, services
-from cases.admin_views import CaseWorkspaceAdmin
+from cases.admin_views import CaseWorkspaceAdmin, Outcome, run_service
 from cases.exceptions import CaseError
 from cases.models import Case, KnowledgeArticle, Release, Status
 
@@ -346,10 +346,10 @@ class ReleaseAdmin(admin.ModelAdmin[Release]):
         """Publish `release` through the service; say how many cases it resolved."""
         user = request.user
         assert isinstance(user, User)
-        try:
-            resolved = services.publish_release(release=release, by=user)
-        except CaseError as error:
-            messages.error(request, error.message)
+        outcome, resolved = run_service(
+            request, lambda: services.publish_release(release=release, by=user)
+        )
+        if outcome is not Outcome.DONE or resolved is None:
             return False
         self.log_change(request, release, f"Published; {len(resolved)} cases resolved.")
         numbers = ", ".join(case.number for case in resolved)
