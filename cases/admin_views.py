@@ -484,8 +484,12 @@ class CaseWorkspaceAdmin(admin.ModelAdmin[Case]):
         attachment = Attachment.objects.filter(case=case, pk=attachment_id).first()
         if attachment is None:
             raise Http404("No such attachment.")
+        try:
+            handle = attachment.file.open("rb")
+        except FileNotFoundError:
+            raise Http404("The file of this attachment is missing.") from None
         return FileResponse(
-            attachment.file.open("rb"),
+            handle,
             as_attachment=True,
             filename=attachment.name,
             content_type="application/octet-stream",

@@ -499,3 +499,22 @@ def test_case_list_sorts_by_every_column(support_client: Client, customer: User)
             response = support_client.get(reverse("admin:cases_case_changelist"), {"o": order})
             assert response.status_code == 200, order
             assert len(response.context["cl"].result_list) == 2
+
+
+def test_engineer_schedules_a_fix_from_the_case_page(
+    engineer_client: Client, support: User, customer: User
+) -> None:
+    bug = factories.file_case(reporter=customer, type=CaseType.BUG)
+    services.acknowledge_case(case=bug, by=support)
+    bug = services.escalate_case(case=bug, by=support)
+    release = factories.ReleaseFactory.create(version="31.2")
+
+    page = engineer_client.get(change_url(bug))
+    response = engineer_client.post(
+        transition_url(bug, "schedule_fix"), {"version": bug.version, "release": release.pk}
+    )
+
+    assert [m["name"] for m in page.context["status_moves"]] == ["request_info", "schedule_fix"]
+    assert response.status_code == 302
+    scheduled = fresh(bug)
+    assert (scheduled.status, scheduled.target_release_id) == (Status.FIX_SCHEDULED, release.pk)

@@ -309,3 +309,16 @@ def test_engineer_is_offered_only_the_request_info_action(
     assert actions == ["", "request_info_selected"]
     assert fresh(case).status == Status.NEW
     assert crafted.status_code == 200
+
+
+def test_attachment_whose_file_is_gone_is_404(
+    client: Client, support: User, customer: User, case: Case
+) -> None:
+    upload = SimpleUploadedFile("gone.txt", b"x", content_type="text/plain")
+    attachment = services.add_comment(
+        case=case, by=customer, body="See", attachments=[upload]
+    ).attachments.get()
+    attachment.file.delete(save=False)
+    client.force_login(support)
+
+    assert client.get(url("attachment", case.pk, attachment.pk)).status_code == 404
