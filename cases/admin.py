@@ -1,44 +1,126 @@
-from django.contrib import admin
+"""
+The staff workspace in the Django admin.
 
-from cases.models import Case, CaseEvent, Comment, KnowledgeArticle, Release
+The list makes the next case obvious (waiting on us, severity, age); the case
+page shows one button per move this user may make now. Every change of type,
+status, assignment or comment goes through ``cases.services`` (see
+``cases.admin_views``); the admin's own form edits only the descriptive fields.
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Count, F, Q, QuerySet
+from django.forms import ModelForm
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.timesince import timesince
+
+from accounts.models import User
+from cases import dashboard, services
+from cases.admin_views import CaseWorkspaceAdmin, Outcome, run_service
+from cases.exceptions import CaseError
+from cases.models import Case, KnowledgeArticle, Release, Status
+
+admin.site.site_header = "Casebook staff"
+admin.site.site_title = "Casebook staff"
+admin.site.index_title = "Staff workspace"
 
 
-class CommentInline(admin.TabularInline[Comment, Case]):
-    model = Comment
-    extra = 0
-    fields = readonly_fields = ("created_at", "author", "is_public", "body")
-    can_delete = False
+class WaitingOnUsFilter(admin.SimpleListFilter):
+    title = "waiting on us"
+    parameter_name = "waiting"
 
-    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return False
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", "Yes: the customer spoke last"), ("no", "No")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Case]) -> QuerySet[Case] | None:
+        if self.value() == "yes":
+            return queryset.filter(dashboard.waiting_on_us())
+        if self.value() == "no":
+            return queryset.exclude(dashboard.waiting_on_us())
+        return None
 
 
-class CaseEventInline(admin.TabularInline[CaseEvent, Case]):
-    model = CaseEvent
-    extra = 0
-    fields = readonly_fields = (
-        "at",
-        "actor",
-        "kind",
-        "transition",
-        "from_value",
-        "to_value",
-        "reason",
-        "is_public",
-    )
-    can_delete = False
+class AssigneeFilter(admin.SimpleListFilter):
+    """Filter by assignee among staff (the default filter would list every customer too)."""
 
-    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return False
+    title = "assignee"
+    parameter_name = "assignee"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        staff = User.objects.filter(is_staff=True, is_active=True).order_by("name", "email")
+        return [("me", "Me"), ("none", "Nobody")] + [
+            (str(user.pk), user.name or user.email) for user in staff
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Case]) -> QuerySet[Case] | None:
+        value = self.value()
+        if value == "me":
+            return queryset.filter(assignee_id=request.user.pk)
+        if value == "none":
+            return queryset.filter(assignee__isnull=True)
+        if value and value.isdigit():
+            return queryset.filter(assignee_id=int(value))
+        return None
+
+
+class BulkOutcome:
+    """The result of running one service on each selected case, for one message per refusal."""
+
+    def __init__(self) -> None:
+        self.done: list[Case] = []
+        self.refused: list[tuple[Case, str]] = []
+
+    def run(self, case: Case, action: Callable[[], Case]) -> None:
+        try:
+            self.done.append(action())
+        except (CaseError, PermissionDenied) as error:
+            self.refused.append((case, str(error) or "You may not do this on this case."))
+        except ValidationError as error:
+            self.refused.append((case, " ".join(error.messages)))
 
 
 @admin.register(Case)
-class CaseAdmin(admin.ModelAdmin[Case]):
-    list_display = ["number", "subject", "organization", "type", "status", "severity", "assignee"]
-    list_filter = ["type", "status", "severity", "channel", "organization"]
+class CaseAdmin(CaseWorkspaceAdmin):
+    list_display = [
+        "number",
+        "subject",
+        "organization",
+        "type",
+        "status",
+        "severity",
+        "assignee",
+        "age",
+        "customer_waiting",
+    ]
+    list_display_links = ["number", "subject"]
+    list_filter = [
+        WaitingOnUsFilter,
+        "type",
+        "status",
+        "severity",
+        "organization",
+        AssigneeFilter,
+        "channel",
+    ]
     list_select_related = ["organization", "assignee"]
-    search_fields = ["subject", "organization__name", "reporter__email", "external_id"]
+    list_per_page = 50
+    search_fields = ["subject", "organization__name", "reporter__email", "=external_id"]
+    search_help_text = (
+        "A number (CASE-000123 or 123), words of the subject, an organization "
+        "or a reporter's email."
+    )
     show_full_result_count = False
+    # The customer's page belongs to the portal; staff work here.
+    view_on_site = False
+    actions = ["acknowledge_selected", "assign_selected_to_me", "request_info_selected"]
     readonly_fields = [
         "number",
         "type",
@@ -54,26 +136,324 @@ class CaseAdmin(admin.ModelAdmin[Case]):
         "created_at",
         "updated_at",
         "resolved_at",
+        "last_customer_message_at",
+        "last_staff_message_at",
         "version",
     ]
-    fields = ["number", "type", "status", "subject", "description", "severity", "product_version"]
-    inlines = [CommentInline, CaseEventInline]
+    fieldsets = [
+        (None, {"fields": ["number", ("type", "status"), "subject", "description"]}),
+        (
+            "Details",
+            {
+                "fields": [
+                    ("severity", "product_version"),
+                    ("organization", "reporter", "channel"),
+                    "assignee",
+                    ("target_release", "resolution", "knowledge_article"),
+                ]
+            },
+        ),
+        (
+            "Times",
+            {
+                "fields": [
+                    ("created_at", "updated_at", "resolved_at"),
+                    ("last_customer_message_at", "last_staff_message_at"),
+                    ("version", "external_id"),
+                ],
+                "classes": ["collapse"],
+            },
+        ),
+    ]
 
-    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Case]:
+        user = request.user
+        assert isinstance(user, User)
+        return dashboard.annotate_waiting(Case.objects.visible_to(user))
+
+    def get_ordering(self, request: HttpRequest) -> list[Any]:
+        # The oldest unanswered severity-1 case first; finished cases last.
+        return [
+            F("waiting_on_us").desc(),
+            "severity",
+            F("last_customer_message_at").asc(nulls_last=True),
+            "pk",
+        ]
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Case], search_term: str
+    ) -> tuple[QuerySet[Case], bool]:
+        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        pk = Case.pk_from_number(search_term.strip()) if search_term.strip() else None
+        if pk is not None:
+            found = found | queryset.filter(pk=pk)
+        return found, may_have_duplicates
+
+    @admin.display(description="Number", ordering="pk")
+    def number(self, case: Case) -> str:
+        return case.number
+
+    @admin.display(description="Age", ordering="created_at")
+    def age(self, case: Case) -> str:
+        return timesince(case.created_at, depth=1)
+
+    @admin.display(description="Customer waiting", ordering="last_customer_message_at")
+    def customer_waiting(self, case: Case) -> str:
+        if not getattr(case, "waiting_on_us", False) or case.last_customer_message_at is None:
+            return "-"
+        return format_html(
+            '<span class="cb-waiting" title="The customer spoke last">{}</span>',
+            timesince(case.last_customer_message_at, depth=1),
+        )
+
+    # Editing the descriptive fields -----------------------------------------
+
+    def has_delete_permission(self, request: HttpRequest, obj: Case | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return False
+    def save_model(
+        self, request: HttpRequest, obj: Case, form: ModelForm[Case], change: bool
+    ) -> None:
+        # Write only what the form changed, under the row lock, and bump the version
+        # so that a page showing the old version cannot then move the case.
+        if not change:
+            raise PermissionDenied("Cases are filed through the phone form.")
+        with transaction.atomic():
+            locked = Case.objects.select_for_update().get(pk=obj.pk)
+            changed = [name for name in form.changed_data if name in form.fields]
+            if not changed:
+                return
+            for name in changed:
+                setattr(locked, name, getattr(obj, name))
+            locked.version += 1
+            locked.updated_at = timezone.now()
+            locked.save(update_fields=[*changed, "version", "updated_at"])
+            obj.version, obj.updated_at = locked.version, locked.updated_at
+
+    # Bulk actions: the service once per case, every refusal reported ---------
+
+    def has_acknowledge_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("cases.acknowledge_case")
+
+    def has_assign_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("cases.assign_case")
+
+    def has_request_info_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("cases.request_info_case")
+
+    def _bulk(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[Case],
+        verb: str,
+        action: Callable[[Case, User], Case],
+    ) -> None:
+        user = request.user
+        assert isinstance(user, User)
+        outcome = BulkOutcome()
+        for case in queryset.order_by("pk"):
+            outcome.run(case, lambda case=case: action(case, user))  # type: ignore[misc]
+        for case in outcome.done:
+            self.log_change(request, case, f"{verb} (bulk action).")
+        if outcome.done:
+            messages.success(
+                request,
+                f"{verb}: {len(outcome.done)} case{'s' if len(outcome.done) != 1 else ''} "
+                f"({', '.join(c.number for c in outcome.done)}).",
+            )
+        for case, reason in outcome.refused:
+            messages.error(request, f"{case.number} refused: {reason}")
+
+    @admin.action(description="Acknowledge", permissions=["acknowledge"])
+    def acknowledge_selected(self, request: HttpRequest, queryset: QuerySet[Case]) -> None:
+        self._bulk(
+            request,
+            queryset,
+            "Acknowledged",
+            lambda case, user: services.acknowledge_case(case=case, by=user),
+        )
+
+    @admin.action(description="Assign to me", permissions=["assign"])
+    def assign_selected_to_me(self, request: HttpRequest, queryset: QuerySet[Case]) -> None:
+        self._bulk(
+            request,
+            queryset,
+            "Assigned to you",
+            lambda case, user: services.assign_case(case=case, by=user, assignee=user),
+        )
+
+    @admin.action(description="Request information from the customer", permissions=["request_info"])
+    def request_info_selected(self, request: HttpRequest, queryset: QuerySet[Case]) -> None:
+        self._bulk(
+            request,
+            queryset,
+            "Asked the customer for information",
+            lambda case, user: services.request_info(case=case, by=user),
+        )
+
+
+# Releases -------------------------------------------------------------------
 
 
 @admin.register(Release)
 class ReleaseAdmin(admin.ModelAdmin[Release]):
-    list_display = ["version", "released_on"]
+    list_display = ["version", "released_on", "scheduled", "resolved"]
     search_fields = ["version"]
+    readonly_fields = ["released_on"]
+    actions = ["publish_selected"]
+    change_form_template = "admin/cases/release/change_form.html"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Release]:
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                scheduled_count=Count("cases", filter=Q(cases__status=Status.FIX_SCHEDULED)),
+                resolved_count=Count(
+                    "cases", filter=Q(cases__status__in=[Status.RESOLVED, Status.CLOSED])
+                ),
+            )
+        )
+
+    def get_ordering(self, request: HttpRequest) -> list[Any]:
+        return [F("released_on").desc(nulls_first=True), "-version", "pk"]
+
+    @admin.display(description="Cases scheduled", ordering="scheduled_count")
+    def scheduled(self, release: Release) -> int:
+        return getattr(release, "scheduled_count", 0)
+
+    @admin.display(description="Cases resolved", ordering="resolved_count")
+    def resolved(self, release: Release) -> int:
+        return getattr(release, "resolved_count", 0)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Release | None = None) -> bool:
+        return False
+
+    def has_publish_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("cases.publish_release")
+
+    def get_urls(self) -> list[URLPattern]:  # type: ignore[override]
+        return [
+            path(
+                "<path:object_id>/publish/",
+                self.admin_site.admin_view(self.publish_view),
+                name="cases_release_publish",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _publish(self, request: HttpRequest, release: Release) -> bool:
+        """Publish `release` through the service; say how many cases it resolved."""
+        user = request.user
+        assert isinstance(user, User)
+        outcome, resolved = run_service(
+            request, lambda: services.publish_release(release=release, by=user)
+        )
+        if outcome is not Outcome.DONE or resolved is None:
+            return False
+        self.log_change(request, release, f"Published; {len(resolved)} cases resolved.")
+        numbers = ", ".join(case.number for case in resolved)
+        messages.success(
+            request,
+            f"Release {release.version} published: {len(resolved)} "
+            f"case{'s' if len(resolved) != 1 else ''} resolved"
+            + (f" ({numbers})." if numbers else "."),
+        )
+        return True
+
+    @admin.action(
+        description="Publish (resolves every case scheduled into it)", permissions=["publish"]
+    )
+    def publish_selected(self, request: HttpRequest, queryset: QuerySet[Release]) -> None:
+        for release in queryset.order_by("version"):
+            self._publish(request, release)
+
+    def publish_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        if not self.has_publish_permission(request):
+            raise PermissionDenied
+        release = self.get_object(request, object_id)
+        if release is None:
+            return HttpResponseRedirect(reverse("admin:cases_release_changelist"))
+        change_url = reverse("admin:cases_release_change", args=[release.pk])
+        if request.method == "POST":
+            self._publish(request, release)
+            return HttpResponseRedirect(change_url)
+        scheduled = (
+            Case.objects.filter(target_release=release, status=Status.FIX_SCHEDULED)
+            .select_related("organization")
+            .order_by("pk")
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": f"Publish release {release.version}",
+            "release": release,
+            "scheduled": scheduled,
+            "change_url": change_url,
+            "has_view_permission": True,
+        }
+        return TemplateResponse(request, "admin/cases/release/publish.html", context)
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        extra_context = {
+            **(extra_context or {}),
+            "may_publish": self.has_publish_permission(request),
+            "publish_url": reverse("admin:cases_release_publish", args=[object_id]),
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+
+# Knowledge articles -----------------------------------------------------------
 
 
 @admin.register(KnowledgeArticle)
 class KnowledgeArticleAdmin(admin.ModelAdmin[KnowledgeArticle]):
-    list_display = ["title", "slug", "is_published", "updated_at"]
-    search_fields = ["title", "body"]
-    readonly_fields = ["source_case", "author", "created_at"]
+    list_display = ["title", "slug", "is_published", "source_case_number", "updated_at"]
+    list_filter = ["is_published"]
+    list_select_related = ["source_case"]
+    search_fields = ["title", "body", "slug"]
+    prepopulated_fields = {"slug": ["title"]}
+    readonly_fields = ["source_case_link", "author", "created_at", "updated_at"]
+    fields = [
+        "title",
+        "slug",
+        "body",
+        "is_published",
+        "source_case_link",
+        "author",
+        "created_at",
+        "updated_at",
+    ]
+
+    @admin.display(description="From case")
+    def source_case_number(self, article: KnowledgeArticle) -> str:
+        return article.source_case.number if article.source_case else "-"
+
+    @admin.display(description="Written from case")
+    def source_case_link(self, article: KnowledgeArticle) -> str:
+        if article.source_case_id is None:
+            return "-"
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("admin:cases_case_change", args=[article.source_case_id]),
+            article.source_case.number if article.source_case else "",
+        )
+
+    def save_model(
+        self,
+        request: HttpRequest,
+        obj: KnowledgeArticle,
+        form: ModelForm[KnowledgeArticle],
+        change: bool,
+    ) -> None:
+        if not change:
+            obj.author = request.user  # type: ignore[assignment]
+            obj.created_at = timezone.now()
+        obj.updated_at = timezone.now()
+        super().save_model(request, obj, form, change)

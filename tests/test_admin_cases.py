@@ -1,0 +1,520 @@
+"""The staff workspace's case list and case page: buttons, transitions, refusals, permissions."""
+
+import datetime
+from typing import Any
+
+import pytest
+from django.contrib.admin.models import CHANGE, LogEntry
+from django.contrib.messages import get_messages
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import User
+from cases import services
+from cases.admin import CaseAdmin
+from cases.models import Case, CaseEvent, CaseType, EventKind, Severity, Status
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+def change_url(case: Case) -> str:
+    return reverse("admin:cases_case_change", args=[case.pk])
+
+
+def reclassify_url(case: Case, to: str) -> str:
+    return reverse("admin:cases_case_reclassify", args=[case.pk, to])
+
+
+def transition_url(case: Case, name: str) -> str:
+    return reverse("admin:cases_case_transition", args=[case.pk, name])
+
+
+def messages_of(response: Any) -> list[str]:
+    return [str(m) for m in get_messages(response.wsgi_request)]
+
+
+def fresh(case: Case) -> Case:
+    return Case.objects.get(pk=case.pk)
+
+
+@pytest.fixture
+def support_client(client: Client, support: User) -> Client:
+    client.force_login(support)
+    return client
+
+
+@pytest.fixture
+def engineer_client(client: Client, engineer: User) -> Client:
+    client.force_login(engineer)
+    return client
+
+
+# The list -------------------------------------------------------------------
+
+
+def test_case_list_shows_number_subject_and_organization(
+    support_client: Client, case: Case
+) -> None:
+    response = support_client.get(reverse("admin:cases_case_changelist"))
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert case.number in page
+    assert case.subject in page
+    assert case.organization.name in page
+
+
+def test_case_list_finds_a_case_by_its_number(support_client: Client, customer: User) -> None:
+    wanted = factories.file_case(reporter=customer, subject="Wanted one")
+    factories.file_case(reporter=customer, subject="Another one")
+
+    for term in (wanted.number, wanted.number.lower(), f" {wanted.number} "):
+        response = support_client.get(reverse("admin:cases_case_changelist"), {"q": term})
+        assert list(response.context["cl"].result_list) == [wanted], term
+    # Bare digits find the case too, beside any text that has them.
+    response = support_client.get(reverse("admin:cases_case_changelist"), {"q": str(wanted.pk)})
+    assert wanted in response.context["cl"].result_list
+
+
+def test_case_list_finds_cases_by_reporter_email_and_organization(
+    support_client: Client, customer: User, other_customer: User
+) -> None:
+    mine = factories.file_case(reporter=customer)
+    factories.file_case(reporter=other_customer)
+
+    by_email = support_client.get(reverse("admin:cases_case_changelist"), {"q": customer.email})
+    by_org = support_client.get(
+        reverse("admin:cases_case_changelist"), {"q": mine.organization.name}
+    )
+
+    assert list(by_email.context["cl"].result_list) == [mine]
+    assert list(by_org.context["cl"].result_list) == [mine]
+
+
+def test_waiting_on_us_filter_lists_cases_where_the_customer_spoke_last(
+    support_client: Client, support: User, customer: User
+) -> None:
+    waiting = factories.file_case(reporter=customer, subject="Nobody answered")
+    answered = factories.file_case(reporter=customer, subject="Answered")
+    services.acknowledge_case(case=answered, by=support)
+    services.add_comment(case=answered, by=support, body="Here is how.")
+
+    response = support_client.get(reverse("admin:cases_case_changelist"), {"waiting": "yes"})
+
+    assert list(response.context["cl"].result_list) == [waiting]
+
+
+def test_default_order_puts_the_oldest_unanswered_severity_one_case_first(
+    support_client: Client, support: User, customer: User
+) -> None:
+    now = timezone.now()
+    newer_sev1 = factories.file_case(
+        reporter=customer, severity=Severity.PRODUCTION_DOWN, at=now - datetime.timedelta(hours=1)
+    )
+    older_sev1 = factories.file_case(
+        reporter=customer, severity=Severity.PRODUCTION_DOWN, at=now - datetime.timedelta(days=2)
+    )
+    older_sev3 = factories.file_case(
+        reporter=customer, severity=Severity.NOT_URGENT, at=now - datetime.timedelta(days=5)
+    )
+    answered_sev1 = factories.file_case(
+        reporter=customer, severity=Severity.PRODUCTION_DOWN, at=now - datetime.timedelta(days=9)
+    )
+    services.add_comment(case=answered_sev1, by=support, body="On it.")
+
+    response = support_client.get(reverse("admin:cases_case_changelist"))
+
+    assert list(response.context["cl"].result_list) == [
+        older_sev1,
+        newer_sev1,
+        older_sev3,
+        answered_sev1,
+    ]
+
+
+def _seed_cases(count: int) -> None:
+    support = factories.SupportFactory.create()
+    for index in range(count):
+        case = factories.file_case(severity=1 + index % 4)
+        if index % 2:
+            services.assign_case(case=case, by=support, assignee=support)
+
+
+@pytest.mark.parametrize("page_size", [5, 25])
+def test_case_list_runs_a_fixed_number_of_queries_whatever_the_page_size(
+    support_client: Client,
+    django_assert_num_queries: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    page_size: int,
+) -> None:
+    _seed_cases(30)
+    monkeypatch.setattr(CaseAdmin, "list_per_page", page_size)
+    url = reverse("admin:cases_case_changelist")
+    support_client.get(url)  # warm the content-type and permission caches
+
+    # session, user, permissions, the filters' staff and organizations, the page count,
+    # the page itself (organizations and assignees joined).
+    with django_assert_num_queries(8):
+        response = support_client.get(url)
+
+    assert len(response.context["cl"].result_list) == page_size
+
+
+# The case page --------------------------------------------------------------
+
+
+def test_case_page_shows_one_button_per_move_support_may_make_now(
+    support_client: Client, case: Case
+) -> None:
+    response = support_client.get(change_url(case))
+
+    assert response.status_code == 200
+    assert [m["to"] for m in response.context["type_moves"]] == ["bug", "enhancement"]
+    assert [m["name"] for m in response.context["status_moves"]] == [
+        "acknowledge",
+        "request_info",
+        "resolve",
+    ]
+    page = response.content.decode()
+    assert "Reclassify as bug" in page
+    assert "Reclassify as issue" not in page
+    assert f"{reclassify_url(case, 'bug')}?version={case.version}" in page
+
+
+def test_engineer_sees_no_reclassify_or_assign_button(
+    engineer_client: Client, support: User, case: Case
+) -> None:
+    services.acknowledge_case(case=case, by=support)
+
+    response = engineer_client.get(change_url(case))
+
+    assert response.status_code == 200
+    assert response.context["type_moves"] == []
+    assert [m["name"] for m in response.context["status_moves"]] == ["request_info"]
+    page = response.content.decode()
+    assert "Reclassify as" not in page
+    assert "Assign to me" not in page
+
+
+def test_case_page_shows_type_and_status_read_only(support_client: Client, case: Case) -> None:
+    response = support_client.get(change_url(case))
+
+    form = response.context["adminform"].form
+    assert "type" not in form.fields
+    assert "status" not in form.fields
+    assert "subject" in form.fields
+
+
+def test_change_form_post_cannot_change_type_or_status(support_client: Client, case: Case) -> None:
+    response = support_client.post(
+        change_url(case),
+        {
+            "subject": "A better subject",
+            "description": case.description,
+            "severity": case.severity,
+            "product_version": case.product_version,
+            "type": "bug",
+            "status": "closed",
+            "version": 99,
+        },
+    )
+
+    assert response.status_code == 302
+    case_now = fresh(case)
+    assert case_now.subject == "A better subject"
+    assert (case_now.type, case_now.status) == (CaseType.ISSUE, Status.NEW)
+    assert case_now.version == case.version + 1
+
+
+# Transitions ----------------------------------------------------------------
+
+
+def test_support_reclassifies_an_issue_as_bug_with_a_reason(
+    support_client: Client, support: User, case: Case
+) -> None:
+    response = support_client.post(
+        reclassify_url(case, "bug"),
+        {"version": case.version, "reason": "The export drops rows: a defect."},
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    case_now = fresh(case)
+    assert case_now.type == CaseType.BUG
+    events = CaseEvent.objects.filter(case=case, kind=EventKind.RECLASSIFIED)
+    assert [(e.from_value, e.to_value, e.reason, e.is_public) for e in events] == [
+        ("issue", "bug", "The export drops rows: a defect.", True)
+    ]
+    assert f"{case.number} is now bug." in messages_of(response)
+    entry = LogEntry.objects.get(object_id=str(case.pk), action_flag=CHANGE)
+    assert entry.user_id == support.pk
+    assert "Reclassified from issue to bug" in entry.get_change_message()
+    assert "Reclassify as issue" in response.content.decode()  # the page shows the new moves
+
+
+def test_reclassification_needs_a_reason(support_client: Client, case: Case) -> None:
+    response = support_client.post(
+        reclassify_url(case, "bug"), {"version": case.version, "reason": "  "}
+    )
+
+    assert response.status_code == 200
+    assert "reason" in response.context["form"].errors
+    assert fresh(case).type == CaseType.ISSUE
+
+
+def test_engineer_posting_a_reclassification_by_hand_gets_403_and_nothing_changes(
+    engineer_client: Client, case: Case
+) -> None:
+    response = engineer_client.post(
+        reclassify_url(case, "bug"), {"version": case.version, "reason": "I think so."}
+    )
+
+    assert response.status_code == 403
+    assert fresh(case).type == CaseType.ISSUE
+    assert not CaseEvent.objects.filter(case=case, kind=EventKind.RECLASSIFIED).exists()
+    assert not LogEntry.objects.exists()
+
+
+def test_staff_without_the_transition_permission_gets_403_on_a_crafted_status_post(
+    engineer_client: Client, case: Case
+) -> None:
+    response = engineer_client.post(transition_url(case, "acknowledge"), {"version": 1})
+
+    assert response.status_code == 403
+    assert fresh(case).status == Status.NEW
+
+
+def test_question_cannot_become_issue_and_nothing_else_submitted_is_kept(
+    support_client: Client, customer: User
+) -> None:
+    question = factories.file_case(reporter=customer, type=CaseType.QUESTION)
+
+    response = support_client.post(
+        reclassify_url(question, "issue"),
+        {"version": question.version, "reason": "Try", "subject": "Hijacked", "severity": 1},
+        follow=True,
+    )
+
+    assert response.redirect_chain[-1][0] == change_url(question)
+    assert messages_of(response) == [
+        "A question cannot become an issue. Allowed now: bug, enhancement."
+    ]
+    now = fresh(question)
+    assert (now.type, now.subject, now.severity, now.version) == (
+        CaseType.QUESTION,
+        question.subject,
+        question.severity,
+        question.version,
+    )
+    assert CaseEvent.objects.filter(case=question).count() == 1  # only "filed"
+    assert not LogEntry.objects.exists()
+
+
+def test_a_move_on_a_closed_case_is_refused_with_a_message(
+    support_client: Client, support: User, case: Case
+) -> None:
+    services.resolve_case(case=case, by=support, resolution="answered")
+    closed = services.close_case(case=case, by=support)
+
+    response = support_client.post(
+        transition_url(closed, "reopen"),
+        {"version": closed.version, "reason": "Still broken", "subject": "Hijacked"},
+        follow=True,
+    )
+
+    assert "“Reopen” is not possible while the case is closed. No move is allowed now." in (
+        messages_of(response)
+    )
+    now = fresh(closed)
+    assert (now.status, now.subject, now.version) == (Status.CLOSED, case.subject, closed.version)
+
+
+def test_a_stale_page_is_refused_and_changes_nothing(
+    support_client: Client, support: User, case: Case
+) -> None:
+    shown_version = case.version
+    someone_else = factories.SupportFactory.create()
+    services.acknowledge_case(case=case, by=someone_else)
+    moved = fresh(case)
+
+    response = support_client.post(
+        transition_url(case, "resolve"),
+        {"version": shown_version, "resolution": "answered", "reason": "", "subject": "X"},
+        follow=True,
+    )
+
+    assert messages_of(response) == [
+        f"Someone changed this case since you loaded it (version {shown_version}, now "
+        f"{moved.version}). Reload it and try again."
+    ]
+    now = fresh(case)
+    assert (now.status, now.resolution, now.subject, now.version) == (
+        Status.OPEN,
+        "",
+        case.subject,
+        moved.version,
+    )
+
+
+def test_transition_form_carries_the_version_the_case_page_showed(
+    support_client: Client, support: User, case: Case
+) -> None:
+    shown_version = case.version
+    services.acknowledge_case(case=case, by=support)
+
+    response = support_client.get(transition_url(case, "resolve") + f"?version={shown_version}")
+
+    assert response.context["form"]["version"].value() == shown_version
+
+
+def test_support_acknowledges_then_resolves_from_the_case_page(
+    support_client: Client, support: User, case: Case
+) -> None:
+    support_client.post(transition_url(case, "acknowledge"), {"version": case.version})
+    opened = fresh(case)
+    response = support_client.post(
+        transition_url(case, "resolve"),
+        {"version": opened.version, "resolution": "workaround", "reason": "Restart nightly."},
+    )
+
+    assert response.status_code == 302
+    resolved = fresh(case)
+    assert (resolved.status, resolved.resolution) == (Status.RESOLVED, "workaround")
+    steps = CaseEvent.objects.filter(case=case, kind=EventKind.STATUS_CHANGED)
+    assert [(e.transition, e.actor_id) for e in steps] == [
+        ("acknowledge", support.pk),
+        ("resolve", support.pk),
+    ]
+    assert LogEntry.objects.filter(object_id=str(case.pk)).count() == 2
+
+
+def test_a_resolution_the_type_does_not_allow_is_a_form_error(
+    support_client: Client, customer: User
+) -> None:
+    question = factories.file_case(reporter=customer, type=CaseType.QUESTION)
+
+    response = support_client.post(
+        transition_url(question, "resolve"),
+        {"version": question.version, "resolution": "wont_fix"},
+    )
+
+    assert response.status_code == 200
+    assert "resolution" in response.context["form"].errors
+    assert fresh(question).status == Status.NEW
+
+
+def test_a_knowledge_article_resolution_needs_a_published_article(
+    support_client: Client, customer: User
+) -> None:
+    question = factories.file_case(reporter=customer, type=CaseType.QUESTION)
+
+    response = support_client.post(
+        transition_url(question, "resolve"),
+        {"version": question.version, "resolution": "kb_article"},
+    )
+
+    assert response.context["form"].errors == {
+        "knowledge_article": ["Name a published knowledge article."]
+    }
+    assert fresh(question).status == Status.NEW
+
+
+def test_reopen_needs_a_reason(support_client: Client, support: User, case: Case) -> None:
+    resolved = services.resolve_case(case=case, by=support, resolution="answered")
+
+    response = support_client.post(
+        transition_url(case, "reopen"), {"version": resolved.version, "reason": ""}
+    )
+
+    assert "reason" in response.context["form"].errors
+    assert fresh(case).status == Status.RESOLVED
+
+
+def test_schedule_fix_offers_only_unpublished_releases(
+    support_client: Client, support: User, customer: User
+) -> None:
+    bug = factories.file_case(reporter=customer, type=CaseType.BUG)
+    services.acknowledge_case(case=bug, by=support)
+    bug = services.escalate_case(case=bug, by=support)
+    upcoming = factories.ReleaseFactory.create(version="31.0")
+    shipped = factories.ReleaseFactory.create(version="30.9", released_on=datetime.date(2026, 1, 5))
+
+    form_page = support_client.get(transition_url(bug, "schedule_fix"))
+    refused = support_client.post(
+        transition_url(bug, "schedule_fix"), {"version": bug.version, "release": shipped.pk}
+    )
+
+    assert list(form_page.context["form"].fields["release"].queryset) == [upcoming]
+    assert "release" in refused.context["form"].errors
+    assert fresh(bug).status == Status.IN_ENGINEERING
+
+
+def test_unknown_transition_or_type_is_404(support_client: Client, case: Case) -> None:
+    assert support_client.post(transition_url(case, "explode"), {"version": 1}).status_code == 404
+    assert support_client.post(reclassify_url(case, "feature"), {"version": 1}).status_code == 404
+    assert support_client.get(reverse("admin:cases_case_change", args=[999999])).status_code in (
+        302,
+        404,
+    )
+
+
+def test_a_missing_case_is_404_on_the_workflow_views(support_client: Client) -> None:
+    missing = Case(pk=424242)
+
+    assert support_client.post(transition_url(missing, "acknowledge"), {}).status_code == 404
+
+
+def test_customers_cannot_reach_any_admin_route(client: Client, customer: User, case: Case) -> None:
+    client.force_login(customer)
+
+    for url in (
+        reverse("admin:cases_case_changelist"),
+        change_url(case),
+        transition_url(case, "close"),
+        reclassify_url(case, "bug"),
+        reverse("admin:cases_case_dashboard"),
+    ):
+        response = client.post(url, {"version": case.version, "reason": "x"})
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("admin:login"))
+    assert fresh(case).version == case.version
+
+
+def test_staff_without_a_role_sees_no_case(client: Client, case: Case) -> None:
+    nobody = factories.UserFactory.create(is_staff=True)
+    client.force_login(nobody)
+
+    assert client.get(reverse("admin:cases_case_changelist")).status_code == 403
+    assert client.post(transition_url(case, "acknowledge"), {"version": 1}).status_code == 403
+
+
+def test_case_list_sorts_by_every_column(support_client: Client, customer: User) -> None:
+    factories.file_case(reporter=customer)
+    factories.file_case(reporter=customer)
+
+    for column in range(1, len(CaseAdmin.list_display) + 1):
+        for order in (str(column), f"-{column}"):
+            response = support_client.get(reverse("admin:cases_case_changelist"), {"o": order})
+            assert response.status_code == 200, order
+            assert len(response.context["cl"].result_list) == 2
+
+
+def test_engineer_schedules_a_fix_from_the_case_page(
+    engineer_client: Client, support: User, customer: User
+) -> None:
+    bug = factories.file_case(reporter=customer, type=CaseType.BUG)
+    services.acknowledge_case(case=bug, by=support)
+    bug = services.escalate_case(case=bug, by=support)
+    release = factories.ReleaseFactory.create(version="31.2")
+
+    page = engineer_client.get(change_url(bug))
+    response = engineer_client.post(
+        transition_url(bug, "schedule_fix"), {"version": bug.version, "release": release.pk}
+    )
+
+    assert [m["name"] for m in page.context["status_moves"]] == ["request_info", "schedule_fix"]
+    assert response.status_code == 302
+    scheduled = fresh(bug)
+    assert (scheduled.status, scheduled.target_release_id) == (Status.FIX_SCHEDULED, release.pk)
