@@ -30,3 +30,10 @@ lint: setup
 
 test: lint
 	$(VENV)/bin/pytest
+
+# The benchmark: `make bench CASES=100000` seeds PostgreSQL (bench_<cases>), starts
+# gunicorn and writes bench/results/<cases>.md, .json and p50.png.
+CASES ?= 10000
+.PHONY: bench
+bench: setup
+	$(PY) -m bench --cases $(CASES)
