@@ -5,6 +5,8 @@ from typing import TYPE_CHECKING
 from accounts.models import Role
 
 if TYPE_CHECKING:
+    from django.contrib.auth.models import Group
+
     from accounts.models import User
 
 # (app_label, codename) pairs per role.
@@ -65,12 +67,27 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
 }
 
 
+def role_group(role: str) -> "Group":
+    """Return the group of `role`, creating it with its permissions if it is missing."""
+    from django.contrib.auth.models import Group, Permission
+
+    group, created = Group.objects.get_or_create(name=role)
+    if created:
+        group.permissions.set(
+            [
+                Permission.objects.get(content_type__app_label=app, codename=codename)
+                for app, codename in ROLE_PERMISSIONS[role]
+            ]
+        )
+    return group
+
+
 def assign_role(user: "User", role: str) -> None:
     """Put `user` in the group of `role` (and in no other role's group)."""
     from django.contrib.auth.models import Group
 
     user.groups.remove(*Group.objects.filter(name__in=Role.values).exclude(name=role))
-    user.groups.add(Group.objects.get(name=role))
+    user.groups.add(role_group(role))
     # Django caches permissions on the instance; forget them now they changed.
     for cache in ("_perm_cache", "_user_perm_cache", "_group_perm_cache"):
         user.__dict__.pop(cache, None)

@@ -6,8 +6,7 @@ from cases.models import Case, CaseEvent, Comment, KnowledgeArticle, Release
 class CommentInline(admin.TabularInline[Comment, Case]):
     model = Comment
     extra = 0
-    fields = ["created_at", "author", "is_public", "body"]
-    readonly_fields = fields
+    fields = readonly_fields = ("created_at", "author", "is_public", "body")
     can_delete = False
 
     def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
@@ -17,8 +16,16 @@ class CommentInline(admin.TabularInline[Comment, Case]):
 class CaseEventInline(admin.TabularInline[CaseEvent, Case]):
     model = CaseEvent
     extra = 0
-    fields = ["at", "actor", "kind", "transition", "from_value", "to_value", "reason", "is_public"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "at",
+        "actor",
+        "kind",
+        "transition",
+        "from_value",
+        "to_value",
+        "reason",
+        "is_public",
+    )
     can_delete = False
 
     def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]

@@ -2,7 +2,7 @@
 
 from django_fsm import FSMField
 
-from cases.models import Case
+from cases.models import Case, CaseType
 
 
 def mermaid(field_name: str) -> str:
@@ -11,7 +11,7 @@ def mermaid(field_name: str) -> str:
     assert isinstance(field, FSMField)
     lines = ["stateDiagram-v2"]
     # A case starts `new`; its first type is whichever the customer picks.
-    starts = [field.default] if field_name == "status" else [v for v, _ in field.choices]
+    starts = [field.default] if field_name == "status" else CaseType.values
     lines += [f"    [*] --> {start}" for start in starts]
     edges = sorted(
         {

@@ -167,7 +167,7 @@ class KnowledgeArticle(models.Model):
 
 class CaseQuerySet(models.QuerySet["Case"]):
     def visible_to(self, user: "User") -> "CaseQuerySet":
-        """Return the cases `user` may see: every case for staff, their organization's for a customer."""
+        """Return the cases `user` may see: all for staff, their organization's for a customer."""
         if not user.is_authenticated or not user.is_active:
             return self.none()
         if user.has_perm("cases.view_all_cases"):
@@ -183,7 +183,8 @@ class CaseQuerySet(models.QuerySet["Case"]):
 
 
 def _has(perm: str) -> Any:
-    """Return a django-fsm permission callable: `perm`, and a customer acts on their own organization's case."""
+    """Return a django-fsm permission check: `user` has `perm`, and a customer acts on
+    their own organization's case."""
 
     def check(case: "Case", user: "User") -> bool:
         if not user.is_active or not user.has_perm(perm):
@@ -194,7 +195,7 @@ def _has(perm: str) -> Any:
     return check
 
 
-def _automatic(case: "Case", user: "User") -> bool:
+def _automatic(case: Any, user: Any) -> bool:
     """Nobody runs this transition by hand: the services take it when its event happens."""
     return False
 
@@ -317,7 +318,7 @@ class Case(models.Model):
         field=type,
         source=[CaseType.BUG, CaseType.ENHANCEMENT],
         target=CaseType.ISSUE,
-        conditions=[is_unfinished],
+        conditions=[is_unfinished],  # type: ignore[list-item]
         permission=_has("cases.reclassify_case"),
         custom={"label": "Reclassify as issue"},
     )
@@ -330,7 +331,7 @@ class Case(models.Model):
         field=type,
         source=[CaseType.ISSUE, CaseType.ENHANCEMENT, CaseType.QUESTION],
         target=CaseType.BUG,
-        conditions=[is_unfinished],
+        conditions=[is_unfinished],  # type: ignore[list-item]
         permission=_has("cases.reclassify_case"),
         custom={"label": "Reclassify as bug"},
     )
@@ -341,7 +342,7 @@ class Case(models.Model):
         field=type,
         source=[CaseType.ISSUE, CaseType.BUG, CaseType.QUESTION],
         target=CaseType.ENHANCEMENT,
-        conditions=[is_unfinished],
+        conditions=[is_unfinished],  # type: ignore[list-item]
         permission=_has("cases.reclassify_case"),
         custom={"label": "Reclassify as enhancement"},
     )
@@ -384,7 +385,7 @@ class Case(models.Model):
         field=status,
         source=Status.OPEN,
         target=Status.IN_ENGINEERING,
-        conditions=[is_engineering_type],
+        conditions=[is_engineering_type],  # type: ignore[list-item]
         permission=_has("cases.escalate_case"),
         custom={"label": "Escalate to engineering"},
     )
@@ -395,7 +396,7 @@ class Case(models.Model):
         field=status,
         source=Status.IN_ENGINEERING,
         target=Status.FIX_SCHEDULED,
-        conditions=[is_engineering_type],
+        conditions=[is_engineering_type],  # type: ignore[list-item]
         permission=_has("cases.schedule_fix_case"),
         custom={"label": "Schedule fix", "needs": ["release"]},
     )

@@ -183,7 +183,7 @@ def file_case(
             description=description,
             severity=severity,
             product_version=product_version,
-            organization_id=reporter.organization_id,
+            organization=reporter.organization,
             reporter=reporter,
             channel=channel,
             external_id=external_id,
@@ -227,7 +227,7 @@ def add_comment(
     attachments: Sequence[UploadedFile] = (),
     at: datetime.datetime | None = None,
 ) -> Comment:
-    """Add a public reply or an internal note; a customer's reply moves a waiting case back to open."""
+    """Add a public reply or an internal note; a customer's reply reopens a waiting case."""
     at = _now(at)
     if public:
         _require(by, "cases.comment_case", "You may not comment on this case.", case)
@@ -257,9 +257,7 @@ def add_comment(
                 uploaded_by=by,
                 created_at=at,
             )
-        _record(
-            case, at=at, by=by, kind=EventKind.COMMENTED, comment=comment, is_public=public
-        )
+        _record(case, at=at, by=by, kind=EventKind.COMMENTED, comment=comment, is_public=public)
         if public and by.is_customer:
             case.last_customer_message_at = at
             if case.status == Status.WAITING_ON_CUSTOMER:
@@ -296,9 +294,7 @@ def reclassify_case(
         previous_type, previous_status = case.type, case.status
         method_name = _TYPE_METHODS.get(CaseType(to))
         if method_name is None or not can_proceed(_transition_method(case, method_name)):
-            raise TransitionNotAllowed(
-                _type_refusal(case, to), allowed=allowed_types(case, by)
-            )
+            raise TransitionNotAllowed(_type_refusal(case, to), allowed=allowed_types(case, by))
         _transition_method(case, method_name)()
         _record(
             case,
@@ -327,7 +323,9 @@ def reclassify_case(
 def _type_refusal(case: Case, to: str) -> str:
     current = case.get_type_display().lower()  # type: ignore[attr-defined]
     if not case.is_unfinished():
-        return f"This case is {case.get_status_display().lower()}; it can no longer be reclassified."  # type: ignore[attr-defined]
+        return (
+            f"This case is {case.get_status_display().lower()}; it can no longer be reclassified."  # type: ignore[attr-defined]
+        )
     if to == case.type:
         return f"This case is already {'an' if current[0] in 'aeiou' else 'a'} {current}."
     if to == CaseType.QUESTION:
@@ -339,7 +337,13 @@ def _type_refusal(case: Case, to: str) -> str:
 
 
 def _apply_status(
-    case: Case, *, by: User | None, name: str, at: datetime.datetime, reason: str = "", **params: Any
+    case: Case,
+    *,
+    by: User | None,
+    name: str,
+    at: datetime.datetime,
+    reason: str = "",
+    **params: Any,
 ) -> CaseEvent:
     """Run status transition `name` on the locked `case` (no permission check) and record it."""
     previous = case.status
@@ -416,7 +420,10 @@ def transition_case(
             raise TransitionNotAllowed(
                 _refusal(case, name), allowed=allowed_status_transitions(case, by)
             )
-        _apply_status(case, by=by, name=name, at=at, reason=reason, **params)
+        event = _apply_status(case, by=by, name=name, at=at, reason=reason, **params)
+        if not enforce_role:
+            event.data["implied"] = True
+            event.save(update_fields=["data"])
         _save(case, at)
     return case
 

@@ -27,23 +27,23 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
 
 @pytest.fixture
 def customer(db: None) -> User:
-    return factories.CustomerFactory()
+    return factories.CustomerFactory.create()
 
 
 @pytest.fixture
 def other_customer(db: None) -> User:
     """A customer of another organization."""
-    return factories.CustomerFactory()
+    return factories.CustomerFactory.create()
 
 
 @pytest.fixture
 def support(db: None) -> User:
-    return factories.SupportFactory()
+    return factories.SupportFactory.create()
 
 
 @pytest.fixture
 def engineer(db: None) -> User:
-    return factories.EngineerFactory()
+    return factories.EngineerFactory.create()
 
 
 @pytest.fixture

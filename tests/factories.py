@@ -34,7 +34,7 @@ class CustomerFactory(UserFactory):
     organization = factory.SubFactory(OrganizationFactory)
 
     @factory.post_generation
-    def with_role(obj: User, create: bool, extracted: Any, **kwargs: Any) -> None:  # noqa: N805
+    def with_role(obj: User, create: bool, extracted: Any, **kwargs: Any) -> None:
         if create:
             assign_role(obj, Role.CUSTOMER)
 
@@ -43,7 +43,7 @@ class SupportFactory(UserFactory):
     is_staff = True
 
     @factory.post_generation
-    def with_role(obj: User, create: bool, extracted: Any, **kwargs: Any) -> None:  # noqa: N805
+    def with_role(obj: User, create: bool, extracted: Any, **kwargs: Any) -> None:
         if create:
             assign_role(obj, Role.SUPPORT)
 
@@ -52,7 +52,7 @@ class EngineerFactory(UserFactory):
     is_staff = True
 
     @factory.post_generation
-    def with_role(obj: User, create: bool, extracted: Any, **kwargs: Any) -> None:  # noqa: N805
+    def with_role(obj: User, create: bool, extracted: Any, **kwargs: Any) -> None:
         if create:
             assign_role(obj, Role.ENGINEERING)
 
@@ -77,7 +77,7 @@ class KnowledgeArticleFactory(factory.django.DjangoModelFactory[KnowledgeArticle
 
 def file_case(reporter: User | None = None, **fields: Any) -> Case:
     """File a case through the service, as its reporter, with sensible defaults."""
-    reporter = reporter or CustomerFactory()
+    reporter = reporter or CustomerFactory.create()
     values: dict[str, Any] = {
         "subject": "The virtual service does not answer",
         "description": "Since this morning every request times out.",

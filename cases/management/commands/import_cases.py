@@ -26,8 +26,8 @@ class Command(BaseCommand):
 
         report = import_corpus(data, dry_run=dry_run)
         if not report.ok:
-            for error in report.errors:
-                self.stderr.write(str(error))
+            for problem in report.errors:
+                self.stderr.write(str(problem))
             raise CommandError(
                 f"{len(report.errors)} error(s) in {file}; nothing was imported.", returncode=1
             )

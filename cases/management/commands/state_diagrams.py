@@ -13,9 +13,14 @@ README = Path(settings.BASE_DIR) / "README.md"
 def readme_with_diagrams(text: str) -> str:
     """Return `text` with each diagram block between its markers redrawn from the code."""
     for field in ("type", "status"):
+        block = f"```mermaid\n{mermaid(field)}\n```\n"
+
+        def redraw(match: re.Match[str], block: str = block) -> str:
+            return match[1] + block + match[2]
+
         text = re.sub(
             rf"(<!-- {field}-diagram:start[^\n]*-->\n).*?(<!-- {field}-diagram:end -->)",
-            lambda m, f=field: f"{m[1]}```mermaid\n{mermaid(f)}\n```\n{m[2]}",
+            redraw,
             text,
             flags=re.DOTALL,
         )
