@@ -651,7 +651,9 @@ def update_case(
     else:
         _require(by, "cases.change_case", "You may not edit cases.")
     errors: dict[str, str] = {
-        name: "This field cannot be changed here." for name in changes if name not in EDITABLE_FIELDS
+        name: "This field cannot be changed here."
+        for name in changes
+        if name not in EDITABLE_FIELDS
     }
     subject = changes.get("subject")
     if subject is not None and not str(subject).strip():
