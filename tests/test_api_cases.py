@@ -397,7 +397,7 @@ def test_question_resolved_by_a_published_article(
     api_client: ClientFor, support: User, customer: User
 ) -> None:
     case = factories.file_case(reporter=customer, type="question")
-    article = factories.KnowledgeArticleFactory()
+    article = factories.KnowledgeArticleFactory.create()
     response = api_client(support).post(
         url(case, "transitions/resolve/"),
         {"resolution": "kb_article", "knowledge_article": article.slug},
@@ -411,7 +411,7 @@ def test_schedule_fix_into_a_release_then_customer_closes_after_publication(
     api_client: ClientFor, support: User, customer: User
 ) -> None:
     case = factories.file_case(reporter=customer, type="bug")
-    release = factories.ReleaseFactory()
+    release = factories.ReleaseFactory.create()
     staff = api_client(support)
     for name in ("acknowledge", "escalate"):
         assert staff.post(url(case, f"transitions/{name}/"), {}, format="json").status_code == 200

@@ -21,7 +21,7 @@ def test_staff_add_a_release(api_client: ClientFor, engineer: User) -> None:
 
 
 def test_duplicate_release_version_names_the_field(api_client: ClientFor, support: User) -> None:
-    factories.ReleaseFactory(version="31.0")
+    factories.ReleaseFactory.create(version="31.0")
     response = api_client(support).post("/api/v1/releases/", {"version": "31.0"}, format="json")
     assert "version" in assert_error(response, 400, "invalid")["errors"]
 
@@ -35,8 +35,8 @@ def test_customer_may_not_add_a_release(api_client: ClientFor, customer: User) -
 def test_customers_see_published_releases_only(
     api_client: ClientFor, customer: User, support: User
 ) -> None:
-    published = factories.ReleaseFactory(released_on="2026-01-05")
-    planned = factories.ReleaseFactory()
+    published = factories.ReleaseFactory.create(released_on="2026-01-05")
+    planned = factories.ReleaseFactory.create()
     mine = [r["version"] for r in api_client(customer).get("/api/v1/releases/").json()["results"]]
     staff = [r["version"] for r in api_client(support).get("/api/v1/releases/").json()["results"]]
     assert mine == [published.version]
@@ -47,7 +47,7 @@ def test_customers_see_published_releases_only(
 def test_publishing_resolves_the_scheduled_cases(
     api_client: ClientFor, support: User, customer: User
 ) -> None:
-    release = factories.ReleaseFactory()
+    release = factories.ReleaseFactory.create()
     case = factories.file_case(reporter=customer, type="bug")
     services.transition_case(case=case, by=support, name="acknowledge")
     services.transition_case(case=case, by=support, name="escalate")
@@ -62,7 +62,7 @@ def test_publishing_resolves_the_scheduled_cases(
 
 
 def test_customer_may_not_publish_a_release(api_client: ClientFor, customer: User) -> None:
-    release = factories.ReleaseFactory(released_on=None)
+    release = factories.ReleaseFactory.create(released_on=None)
     # Customers do not even see unpublished releases.
     response = api_client(customer).post(f"/api/v1/releases/{release.version}/publish/")
     assert_error(response, 404, "not_found")
@@ -72,8 +72,8 @@ def test_customer_may_not_publish_a_release(api_client: ClientFor, customer: Use
 def test_customers_read_published_articles_only(
     api_client: ClientFor, customer: User, support: User
 ) -> None:
-    public = factories.KnowledgeArticleFactory(title="A: configure SSO")
-    draft = factories.KnowledgeArticleFactory(title="B: draft", is_published=False)
+    public = factories.KnowledgeArticleFactory.create(title="A: configure SSO")
+    draft = factories.KnowledgeArticleFactory.create(title="B: draft", is_published=False)
     client = api_client(customer)
     assert [a["slug"] for a in client.get("/api/v1/articles/").json()["results"]] == [public.slug]
     assert client.get(f"/api/v1/articles/{public.slug}/").json()["title"] == public.title
