@@ -67,6 +67,7 @@ from portal.api import (
     IdempotencyKeyReused,
     OrderingFilter,
     PreconditionFailed,
+    ThrottledFirst,
 )
 
 # Helpers ------------------------------------------------------------------
@@ -197,7 +198,7 @@ CASE_NUMBER = OpenApiParameter(
 )
 
 
-class CaseViewSet(viewsets.GenericViewSet[Case]):
+class CaseViewSet(ThrottledFirst, viewsets.GenericViewSet[Case]):
     """Cases: file, list, read, edit, reclassify, move, comment, and read the history."""
 
     serializer_class = CaseSerializer
@@ -503,7 +504,7 @@ class CaseViewSet(viewsets.GenericViewSet[Case]):
 RELEASE_VERSION = OpenApiParameter("version", str, OpenApiParameter.PATH)
 
 
-class ReleaseViewSet(viewsets.GenericViewSet[Release]):
+class ReleaseViewSet(ThrottledFirst, viewsets.GenericViewSet[Release]):
     """Releases: everyone reads the published ones; staff see all, add and publish them."""
 
     serializer_class = ReleaseSerializer
@@ -571,7 +572,7 @@ class ReleaseViewSet(viewsets.GenericViewSet[Release]):
 ARTICLE_SLUG = OpenApiParameter("slug", str, OpenApiParameter.PATH)
 
 
-class KnowledgeArticleViewSet(viewsets.GenericViewSet[KnowledgeArticle]):
+class KnowledgeArticleViewSet(ThrottledFirst, viewsets.GenericViewSet[KnowledgeArticle]):
     """Knowledge articles: customers read the published ones; support writes them."""
 
     serializer_class = KnowledgeArticleSerializer
@@ -627,7 +628,7 @@ class KnowledgeArticleViewSet(viewsets.GenericViewSet[KnowledgeArticle]):
 # The signed-in user -------------------------------------------------------
 
 
-class MeView(APIView):
+class MeView(ThrottledFirst, APIView):
     """The user the request acts as (the token's user)."""
 
     @extend_schema(summary="The user this token acts as", responses={200: MeSerializer})

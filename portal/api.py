@@ -145,6 +145,32 @@ class PreconditionFailed(exceptions.APIException):
     default_detail = "The If-Match header does not match this case's ETag. Reload it and try again."
 
 
+class ThrottledFirst:
+    """
+    Count a request against the throttles before judging its credentials.
+
+    DRF checks permissions first, so requests without credentials or with a
+    wrong token would never be throttled: token guessing would be free.
+    """
+
+    def perform_authentication(self, request: Request) -> None:
+        try:
+            request.user  # noqa: B018 (authenticates the request)
+        except exceptions.AuthenticationFailed:
+            self.check_throttles(request)
+            raise
+
+    def check_permissions(self, request: Request) -> None:
+        self.check_throttles(request)
+        super().check_permissions(request)  # type: ignore[misc]
+
+    def check_throttles(self, request: Request) -> None:
+        if getattr(request, "_throttles_checked", False):
+            return
+        request._throttles_checked = True  # type: ignore[attr-defined]
+        super().check_throttles(request)  # type: ignore[misc]
+
+
 class ApiNotFoundView(APIView):
     """Answer an unknown URL under the API with the API's 404, not an HTML page."""
 
