@@ -24,7 +24,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import renderers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -213,7 +213,7 @@ class CaseViewSet(ThrottledFirst, viewsets.GenericViewSet[Case]):
         "severity": "severity",
         "number": "id",
     }
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    parser_classes = [JSONParser]
     # Read by portal.api.CasebookAutoSchema to document the error answers.
     idempotent_actions = ("create", "comments")
     error_statuses = {
@@ -339,7 +339,13 @@ class CaseViewSet(ThrottledFirst, viewsets.GenericViewSet[Case]):
         responses={200: AvailableTransitionsSerializer},
         parameters=[CASE_NUMBER],
     )
-    @action(detail=True, methods=["get"], url_path="transitions", url_name="transitions")
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path="transitions",
+        url_name="transitions",
+        filter_backends=[],
+    )
     def available_transitions(self, request: Request, number: str) -> Response:
         case = self.get_case()
         user = _user(request)
@@ -409,7 +415,12 @@ class CaseViewSet(ThrottledFirst, viewsets.GenericViewSet[Case]):
         responses={201: CommentSerializer},
         parameters=[CASE_NUMBER, IDEMPOTENCY_KEY],
     )
-    @action(detail=True, methods=["get", "post"])
+    @action(
+        detail=True,
+        methods=["get", "post"],
+        parser_classes=[JSONParser, MultiPartParser],
+        filter_backends=[],
+    )
     def comments(self, request: Request, number: str) -> Response:
         case = self.get_case()
         user = _user(request)
@@ -447,7 +458,7 @@ class CaseViewSet(ThrottledFirst, viewsets.GenericViewSet[Case]):
         responses={200: EventSerializer(many=True)},
         parameters=[CASE_NUMBER],
     )
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], filter_backends=[])
     def events(self, request: Request, number: str) -> Response:
         case = self.get_case()
         events = (
@@ -469,6 +480,7 @@ class CaseViewSet(ThrottledFirst, viewsets.GenericViewSet[Case]):
         parameters=[
             CASE_NUMBER,
             OpenApiParameter("attachment_id", int, OpenApiParameter.PATH),
+            OpenApiParameter("format", exclude=True),
         ],
     )
     @action(
@@ -476,6 +488,7 @@ class CaseViewSet(ThrottledFirst, viewsets.GenericViewSet[Case]):
         methods=["get"],
         url_path=r"attachments/(?P<attachment_id>[0-9]+)",
         url_name="attachment",
+        filter_backends=[],
         renderer_classes=[renderers.JSONRenderer, DownloadRenderer],
     )
     def attachment(self, request: Request, number: str, attachment_id: str) -> FileResponse:
@@ -511,6 +524,7 @@ class ReleaseViewSet(ThrottledFirst, viewsets.GenericViewSet[Release]):
     lookup_field = "version"
     lookup_value_regex = "[^/]+"
     pagination_class = CursorPagination
+    parser_classes = [JSONParser]
     error_statuses = {"publish": (409,)}
 
     def get_queryset(self) -> QuerySet[Release]:
@@ -579,6 +593,7 @@ class KnowledgeArticleViewSet(ThrottledFirst, viewsets.GenericViewSet[KnowledgeA
     lookup_field = "slug"
     lookup_value_regex = "[^/]+"
     pagination_class = CursorPagination
+    parser_classes = [JSONParser]
 
     def get_queryset(self) -> QuerySet[KnowledgeArticle]:
         articles = KnowledgeArticle.objects.order_by("title", "pk")

@@ -404,7 +404,7 @@ IF_MATCH = OpenApiParameter(
 )
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
-    str,
+    {"type": "string", "minLength": 1, "maxLength": 255},
     OpenApiParameter.HEADER,
     description=(
         "A unique key per intended request (e.g. a UUID): a retry with the same key and body "
