@@ -10,6 +10,8 @@ import httpx
 import pytest
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.management import call_command
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 
 from accounts.models import ApiToken, User
 from cases.models import Case, CaseEvent, Comment, EventKind
@@ -52,6 +54,16 @@ def generated_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]
         del sys.modules[name]
 
 
+@pytest.fixture
+def _in_process_server() -> Iterator[None]:
+    """Keep the database connection open across in-process requests, as Django's Client does."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
 def client_for(user: User) -> Any:
     """Return a generated client acting with a new token of `user`, served in-process."""
     from casebook_client import AuthenticatedClient
@@ -66,6 +78,7 @@ def client_for(user: User) -> Any:
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("_in_process_server")
 def test_generated_client_files_comments_lists_and_reclassifies(
     generated_client: Path, customer: User, support: User
 ) -> None:
