@@ -490,3 +490,24 @@ def test_customer_lists_only_their_organizations_cases(
     factories.file_case(reporter=other_customer)
     numbers = [c["number"] for c in api_client(customer).get("/api/v1/cases/").json()["results"]]
     assert numbers == [mine.number]
+
+
+def test_token_added_in_the_admin_is_issued_and_shown_once(customer: User) -> None:
+    from django.test import Client
+
+    admin = User.objects.create_superuser(email="root@example.com", password="pw")
+    browser = Client()
+    browser.force_login(admin)
+    response = browser.post(
+        "/admin/accounts/apitoken/add/",
+        {"user": customer.pk, "name": "Chat bot"},
+        follow=True,
+    )
+    assert response.status_code == 200
+    token = ApiToken.objects.get(user=customer)
+    shown = [str(m) for m in response.context["messages"]]
+    key = shown[0].rsplit(" ", 1)[-1]
+    assert token.key_hash == ApiToken.hash_key(key)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+    assert client.get("/api/v1/me/").json()["email"] == customer.email
