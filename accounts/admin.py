@@ -1,5 +1,8 @@
-from django.contrib import admin
+from typing import Any
+
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.http import HttpRequest
 
 from accounts.models import ApiToken, Organization, User
 
@@ -42,3 +45,15 @@ class ApiTokenAdmin(admin.ModelAdmin[ApiToken]):
     list_select_related = ["user"]
     readonly_fields = ["prefix", "created_at", "last_used_at"]
     search_fields = ["name", "user__email", "prefix"]
+
+    def save_model(self, request: HttpRequest, obj: ApiToken, form: Any, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        # A new token gets its key here, as from `create_api_token`: shown once, stored hashed.
+        token, key = ApiToken.issue(user=obj.user, name=obj.name)
+        obj.pk, obj.prefix, obj.key_hash = token.pk, token.prefix, token.key_hash
+        obj.created_at = token.created_at
+        if obj.revoked_at is not None:
+            obj.save(update_fields=["revoked_at"])
+        messages.warning(request, f"Copy the token now; it is not shown again: {key}")

@@ -664,3 +664,60 @@ def close_resolved_cases(*, now: datetime.datetime | None = None) -> int:
             continue  # someone reopened, closed or answered it meanwhile
         closed += 1
     return closed
+
+
+# Editing ------------------------------------------------------------------
+
+# The fields of a case that people edit directly; type, status and the rest
+# change only through the transitions and the functions above.
+EDITABLE_FIELDS = ("subject", "description", "severity", "product_version")
+
+
+def update_case(
+    *,
+    case: Case,
+    by: User,
+    changes: dict[str, Any],
+    at: datetime.datetime | None = None,
+    expected_version: int | None = None,
+) -> Case:
+    """
+    Edit the subject, description, severity or product version of an unclosed case.
+
+    Support edits any case; a customer edits their organization's cases.
+    """
+    at = _now(at)
+    if by.is_customer:
+        _require(by, "cases.comment_case", "You may not edit this case.", case)
+    else:
+        _require(by, "cases.change_case", "You may not edit cases.")
+    errors: dict[str, str] = {
+        name: "This field cannot be changed here."
+        for name in changes
+        if name not in EDITABLE_FIELDS
+    }
+    subject = changes.get("subject")
+    if subject is not None and not str(subject).strip():
+        errors["subject"] = "Give the case a subject."
+    elif subject is not None and len(subject) > 200:
+        errors["subject"] = f"A subject has at most 200 characters (this one has {len(subject)})."
+    if "description" in changes and not str(changes["description"]).strip():
+        errors["description"] = "Describe the problem or the question."
+    if "severity" in changes and changes["severity"] not in Severity.values:
+        errors["severity"] = "Severity is 1 (production down) to 4 (general question)."
+    if len(str(changes.get("product_version", ""))) > 50:
+        errors["product_version"] = "A product version has at most 50 characters."
+    if errors:
+        raise ValidationError(errors)
+
+    with transaction.atomic():
+        case = _lock(case, expected_version)
+        if case.status == Status.CLOSED:
+            raise ValidationError("This case is closed; it can no longer be edited.")
+        changed = {name: value for name, value in changes.items() if getattr(case, name) != value}
+        if not changed:
+            return case
+        for name, value in changed.items():
+            setattr(case, name, value)
+        _save(case, at)
+    return case

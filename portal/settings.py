@@ -8,6 +8,7 @@ which refuses to start without ``DJANGO_SECRET_KEY`` and ``DJANGO_ALLOWED_HOSTS`
 
 import os
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 import django_stubs_ext
@@ -211,3 +212,46 @@ CASEBOOK_WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("CASEBOOK_WEBHOOK_TIMEOU
 # Customer portal: htmx through django-htmx (its script is served from our static files).
 INSTALLED_APPS += ["django_htmx"]
 MIDDLEWARE += ["django_htmx.middleware.HtmxMiddleware"]
+
+# REST API ------------------------------------------------------------------
+INSTALLED_APPS += ["django_filters", "drf_spectacular", "drf_spectacular_sidecar"]
+
+_REST_API: dict[str, Any] = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.authentication.ApiTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "EXCEPTION_HANDLER": "portal.api.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "portal.api.CasebookAutoSchema",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "portal.throttling.TokenRateThrottle",
+        "portal.throttling.AnonymousRateThrottle",
+    ],
+    # Requests per API token (or signed-in user) and per anonymous address.
+    "DEFAULT_THROTTLE_RATES": {
+        "token": os.environ.get("CASEBOOK_API_RATE_TOKEN", "600/minute"),
+        "anonymous": os.environ.get("CASEBOOK_API_RATE_ANONYMOUS", "60/minute"),
+    },
+}
+REST_FRAMEWORK.update(_REST_API)
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Casebook API",
+    "DESCRIPTION": (
+        "File, follow, reclassify and resolve support cases. Authenticate with "
+        "`Authorization: Bearer <token>` (`python manage.py create_api_token EMAIL --name NAME`). "
+        'Errors are `{"code", "detail"}`, with `errors` per field for 400 and `allowed` '
+        "for a refused transition (409)."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "CaseTypeEnum": "cases.models.CaseType",
+        "CaseStatusEnum": "cases.models.Status",
+    },
+}

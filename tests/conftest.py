@@ -55,3 +55,28 @@ def case(customer: User) -> Case:
 def _immediate_tasks(settings: Any) -> None:
     """Run background tasks in the process, after the commit; queue tests switch to the database."""
     settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    """Start each test with an empty cache, so the API's throttle counts never carry over."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture
+def api_client(db: None) -> Any:
+    """Return a function giving an API client that sends a new API token of `user`."""
+    from rest_framework.test import APIClient
+
+    from accounts.models import ApiToken
+
+    def make(user: User | None = None) -> APIClient:
+        client = APIClient()
+        if user is not None:
+            _, key = ApiToken.issue(user=user, name="test")
+            client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+        return client
+
+    return make

@@ -18,7 +18,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from accounts.models import User
 from cases import services
-from cases.models import Attachment, Case, KnowledgeArticle
+from cases.models import Attachment, Case, KnowledgeArticle, Release
 from tests import factories
 
 
@@ -30,6 +30,7 @@ class World:
     foreign_attachment: Attachment
     foreign_note_attachment: Attachment
     draft_article: KnowledgeArticle
+    draft_release: Release
 
     @property
     def foreign(self) -> str:
@@ -122,6 +123,54 @@ CHECKS: dict[str, Callable[[World], list[Check]]] = {
         ("get", "/admin/cases/", ADMIN)
     ],
     "admin/(?P<url>.*)$": lambda w: [("get", f"/admin/cases/comment/{w.foreign_case.pk}/", ADMIN)],
+    # REST API
+    "api/v1/": lambda w: [("get", "/api/v1/", 200)],
+    "api/v1/^.*$": lambda w: [("get", f"/api/v1/nothing/{w.foreign}/", 404)],
+    "api/v1/me/": lambda w: [("get", "/api/v1/me/", 200)],
+    "api/v1/^cases/$": lambda w: [
+        ("get", "/api/v1/cases/?q=Zyxwv", 200),
+        ("get", f"/api/v1/cases/?organization={w.foreign_case.organization_id}", 200),
+    ],
+    "api/v1/^cases/(?P<number>[^/]+)/$": lambda w: [
+        ("get", f"/api/v1/cases/{w.foreign}/", 404),
+        ("patch", f"/api/v1/cases/{w.foreign}/", 404),
+    ],
+    "api/v1/^cases/(?P<number>[^/]+)/attachments/(?P<attachment_id>[0-9]+)/$": lambda w: [
+        ("get", f"/api/v1/cases/{w.foreign}/attachments/{w.foreign_attachment.pk}/", 404),
+        (
+            "get",
+            f"/api/v1/cases/{w.own_case.number}/attachments/{w.foreign_attachment.pk}/",
+            404,
+        ),
+    ],
+    "api/v1/^cases/(?P<number>[^/]+)/comments/$": lambda w: [
+        ("get", f"/api/v1/cases/{w.foreign}/comments/", 404),
+        ("post", f"/api/v1/cases/{w.foreign}/comments/", 404),
+    ],
+    "api/v1/^cases/(?P<number>[^/]+)/events/$": lambda w: [
+        ("get", f"/api/v1/cases/{w.foreign}/events/", 404)
+    ],
+    "api/v1/^cases/(?P<number>[^/]+)/reclassify/$": lambda w: [
+        ("post", f"/api/v1/cases/{w.foreign}/reclassify/", 404)
+    ],
+    "api/v1/^cases/(?P<number>[^/]+)/transitions/$": lambda w: [
+        ("get", f"/api/v1/cases/{w.foreign}/transitions/", 404)
+    ],
+    "api/v1/^cases/(?P<number>[^/]+)/transitions/(?P<name>[^/.]+)/$": lambda w: [
+        ("post", f"/api/v1/cases/{w.foreign}/transitions/close/", 404),
+        ("post", f"/api/v1/cases/{w.foreign}/transitions/reopen/", 404),
+    ],
+    "api/v1/^articles/$": lambda w: [("get", "/api/v1/articles/", 200)],
+    "api/v1/^articles/(?P<slug>[^/]+)/$": lambda w: [
+        ("get", f"/api/v1/articles/{w.draft_article.slug}/", 404)
+    ],
+    "api/v1/^releases/$": lambda w: [("get", "/api/v1/releases/", 200)],
+    "api/v1/^releases/(?P<version>[^/]+)/$": lambda w: [
+        ("get", f"/api/v1/releases/{w.draft_release.version}/", 404)
+    ],
+    "api/v1/^releases/(?P<version>[^/]+)/publish/$": lambda w: [
+        ("post", f"/api/v1/releases/{w.draft_release.version}/publish/", 404)
+    ],
     # Email in: only the mail gateway, with its secret, may post here.
     "email/inbound/": lambda w: [("post", "/email/inbound/", 403)],
 }
@@ -139,6 +188,9 @@ PUBLIC = {
     "accounts/password/reset/sent/": "a confirmation page",
     "accounts/password/reset/<uidb64>/<token>/": "a signed link; an invalid one shows an error",
     "accounts/password/reset/complete/": "a confirmation page",
+    "api/v1/schema/": "the OpenAPI schema: describes the API, holds no data",
+    "api/v1/docs/": "the API's documentation page",
+    "api/v1/redoc/": "the API's documentation page",
 }
 
 # Admin pages of models that hold no case data (accounts, queues, webhooks) are
@@ -207,6 +259,7 @@ def world(db: None) -> World:
         foreign_attachment=reply.attachments.get(),
         foreign_note_attachment=note.attachments.get(),
         draft_article=factories.KnowledgeArticleFactory.create(is_published=False),
+        draft_release=factories.ReleaseFactory.create(),
     )
 
 
