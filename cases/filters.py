@@ -1,16 +1,9 @@
 """Filters of the API's case list."""
 
-from django.db.models import Q
 from django_filters import rest_framework as filters
 
 from cases.models import CaseQuerySet, CaseType, Channel, Severity, Status
-
-
-def search_cases(queryset: CaseQuerySet, query: str) -> CaseQuerySet:
-    """Return the cases of `queryset` whose subject or description has every word of `query`."""
-    for word in query.split():
-        queryset = queryset.filter(Q(subject__icontains=word) | Q(description__icontains=word))
-    return queryset
+from cases.search import search_cases
 
 
 class CaseFilter(filters.FilterSet):
@@ -27,7 +20,10 @@ class CaseFilter(filters.FilterSet):
     updated_after = filters.IsoDateTimeFilter(
         field_name="updated_at", lookup_expr="gt", help_text="ISO 8601 date and time."
     )
-    q = filters.CharFilter(method="filter_q", help_text="Words in the subject or description.")
+    q = filters.CharFilter(
+        method="filter_q",
+        help_text="Search the subject, description and public comments, as the portal does.",
+    )
 
     def filter_assignee(self, queryset: CaseQuerySet, name: str, value: str) -> CaseQuerySet:
         if value.lower() == "none":

@@ -273,6 +273,12 @@ class Case(models.Model):
         indexes = [
             models.Index(fields=["organization", "-updated_at", "-id"], name="case_org_activity"),
             models.Index(fields=["-updated_at", "-id"], name="case_activity"),
+            # The lists filtered by status, for a customer and for staff, in list order.
+            models.Index(
+                fields=["organization", "status", "-updated_at", "-id"],
+                name="case_org_status_activity",
+            ),
+            models.Index(fields=["status", "-updated_at", "-id"], name="case_status_activity"),
             models.Index(fields=["status", "severity"], name="case_status_severity"),
         ]
         constraints = [

@@ -19,7 +19,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from cases.models import Case, CaseEvent, EventKind
@@ -33,24 +33,17 @@ def _iso(value: datetime.datetime | datetime.date | None) -> str | None:
 
 
 def case_payload(case: Case) -> dict[str, Any]:
-    """Return `case` as the REST API shows it."""
-    return {
-        "number": case.number,
-        "subject": case.subject,
-        "type": case.type,
-        "status": case.status,
-        "severity": case.severity,
-        "product_version": case.product_version,
-        "channel": case.channel,
-        "organization": case.organization.slug,
-        "reporter": case.reporter.email,
-        "assignee": case.assignee.email if case.assignee else None,
-        "target_release": case.target_release.version if case.target_release else None,
-        "resolution": case.resolution,
-        "knowledge_article": case.knowledge_article.slug if case.knowledge_article else None,
-        "created_at": _iso(case.created_at),
-        "updated_at": _iso(case.updated_at),
-    }
+    """Return `case` as the REST API shows it (counting public comments only)."""
+    from cases.serializers import CaseSerializer
+
+    shown = (
+        Case.objects.select_related(
+            "organization", "reporter", "assignee", "target_release", "knowledge_article"
+        )
+        .annotate(comment_count=Count("comments", filter=Q(comments__is_public=True)))
+        .get(pk=case.pk)
+    )
+    return dict(CaseSerializer(shown).data)
 
 
 def _event_data(event: CaseEvent) -> dict[str, Any]:

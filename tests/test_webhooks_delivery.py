@@ -56,7 +56,7 @@ def test_the_body_names_the_event_and_shows_the_case(
     assert body["occurred_at"] == case.created_at.isoformat()
     assert body["case"] == case_payload(Case.objects.get(pk=case.pk))
     assert body["case"]["number"] == case.number
-    assert body["case"]["organization"] == case.organization.slug
+    assert body["case"]["organization"]["slug"] == case.organization.slug
 
 
 def test_a_receiver_verifies_the_signature_with_the_secret_alone(
