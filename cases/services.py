@@ -20,7 +20,7 @@ from django.utils.text import slugify
 from django_fsm import can_proceed
 
 from accounts.models import User
-from cases import notifications
+from cases import notifications, uploads
 from cases.exceptions import ReleaseAlreadyPublished, StaleCase, TransitionNotAllowed
 from cases.models import (
     Attachment,
@@ -236,6 +236,7 @@ def add_comment(
     if not body.strip():
         raise ValidationError({"body": "Write a message."})
     _validate_attachments(attachments)
+    checked = uploads.check_uploads(attachments)
 
     with transaction.atomic():
         case = _lock(case)
@@ -246,14 +247,14 @@ def add_comment(
         comment = Comment.objects.create(
             case=case, author=by, body=body, is_public=public, created_at=at
         )
-        for upload in attachments:
+        for upload in checked:
             Attachment.objects.create(
                 case=case,
                 comment=comment,
-                file=upload,
-                name=upload.name or "attachment",
-                size=upload.size or 0,
-                content_type=upload.content_type or "",
+                file=upload.file,
+                name=upload.name,
+                size=upload.size,
+                content_type=upload.content_type,
                 uploaded_by=by,
                 created_at=at,
             )
