@@ -69,5 +69,5 @@ class StaffTwoFactorMiddleware:
                 status=403,
             )
         return HttpResponseRedirect(
-            reverse(name) + "?" + urlencode({"next": request.get_full_path()})
+            reverse(name) + "?" + urlencode({"next": request.get_full_path()}, safe="/")
         )

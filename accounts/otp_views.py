@@ -65,13 +65,18 @@ def verify(request: HttpRequest) -> HttpResponse:
         return HttpResponseRedirect(reverse("admin:login"))
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        throttled = False
         for device in devices_for_user(user, confirmed=True):
             allowed, _ = device.verify_is_allowed()
+            throttled = throttled or not allowed
             if allowed and device.verify_token(form.cleaned_data["token"]):
                 otp_login(request, device)
                 return HttpResponseRedirect(_next_url(request))
         form.add_error(
-            "token", "That code is not right or has expired; wait for the next one and try again."
+            "token",
+            "Too many wrong codes in a row; wait a few seconds, then enter the current code."
+            if throttled
+            else "That code is not right or has expired; wait for the next one and try again.",
         )
     return render(
         request,

@@ -46,6 +46,8 @@ class UploadTooLarge(MultiPartParserError):
 
 
 def _megabytes(size: int) -> str:
+    if size < 1024 * 1024:
+        return f"{size / 1024:g} KB"
     return f"{size / (1024 * 1024):g} MB"
 
 
