@@ -45,14 +45,13 @@ class StaffTwoFactorMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
-        user = getattr(request, "user", None)
-        if (
-            user is not None
-            and user.is_authenticated
-            and user.is_staff
-            and not request.path.startswith(EXEMPT_PREFIXES)
-            and not request.path.startswith("/" + settings.STATIC_URL.lstrip("/"))
+        if request.path.startswith(EXEMPT_PREFIXES) or request.path.startswith(
+            "/" + settings.STATIC_URL.lstrip("/")
         ):
+            # Decided before touching the user, which costs a session read.
+            return self.get_response(request)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and user.is_staff:
             if needs_code(user):
                 return self._redirect(request, "two_factor:verify")
             if needs_enrolment(user):

@@ -228,7 +228,6 @@ def add_comment(
     at: datetime.datetime | None = None,
 ) -> Comment:
     """Add a public reply or an internal note; a customer's reply reopens a waiting case."""
-    at = _now(at)
     if public:
         _require(by, "cases.comment_case", "You may not comment on this case.", case)
     else:
@@ -240,6 +239,8 @@ def add_comment(
 
     with transaction.atomic():
         case = _lock(case)
+        # Timed once the lock is held, so history order is commit order.
+        at = _now(at)
         if case.status == Status.CLOSED and by.is_customer:
             raise ValidationError(
                 {"body": "This case is closed. File a new case and mention this one."}
@@ -283,7 +284,6 @@ def reclassify_case(
     expected_version: int | None = None,
 ) -> Case:
     """Change the case's type along one of the eight allowed moves, with a reason."""
-    at = _now(at)
     _require(by, "cases.reclassify_case", "Only support may reclassify a case.", case)
     if to not in CaseType.values:
         raise ValidationError({"to": f"Choose one of {', '.join(CaseType.values)}."})
@@ -292,6 +292,8 @@ def reclassify_case(
 
     with transaction.atomic():
         case = _lock(case, expected_version)
+        # Timed once the lock is held, so history order is commit order.
+        at = _now(at)
         previous_type, previous_status = case.type, case.status
         method_name = _TYPE_METHODS.get(CaseType(to))
         if method_name is None or not can_proceed(_transition_method(case, method_name)):
@@ -395,7 +397,6 @@ def transition_case(
     a fix is scheduled) is recorded for the event's actor and judged by the
     rules of state and condition, but not by that actor's role.
     """
-    at = _now(at)
     if name not in STATUS_TRANSITIONS:
         raise ValidationError(
             {"name": f"Unknown transition; choose one of {', '.join(STATUS_TRANSITIONS)}."}
@@ -415,6 +416,8 @@ def transition_case(
 
     with transaction.atomic():
         case = _lock(case, expected_version)
+        # Timed once the lock is held, so history order is commit order.
+        at = _now(at)
         if enforce_role and not _transition_permission(case, name)(case, by):
             raise PermissionDenied("You may not do this on this case.")
         if not can_proceed(_transition_method(case, name)):
@@ -477,12 +480,13 @@ def assign_case(
     *, case: Case, by: User, assignee: User | None, at: datetime.datetime | None = None
 ) -> Case:
     """Give the case to a staff member (or to nobody)."""
-    at = _now(at)
     _require(by, "cases.assign_case", "You may not assign cases.", case)
     if assignee is not None and (not assignee.is_staff or not assignee.is_active):
         raise ValidationError({"assignee": "Cases are assigned to active staff only."})
     with transaction.atomic():
         case = _lock(case)
+        # Timed once the lock is held, so history order is commit order.
+        at = _now(at)
         if case.assignee_id == (assignee.pk if assignee else None):
             return case
         previous = case.assignee
@@ -593,9 +597,10 @@ def create_knowledge_article(
 
 def auto_close_case(*, case: Case, at: datetime.datetime | None = None) -> Case:
     """Close a resolved case on the system's behalf (no one acted)."""
-    at = _now(at)
     with transaction.atomic():
         case = _lock(case)
+        # Timed once the lock is held, so history order is commit order.
+        at = _now(at)
         if not can_proceed(case.close):
             raise TransitionNotAllowed(_refusal(case, "close"), allowed=[])
         _apply_status(

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET
 
 from portal.middleware import RETRY_AFTER_SECONDS
 
+
 def _pending_migrations() -> int:
     connection = connections[DEFAULT_DB_ALIAS]
     executor = MigrationExecutor(connection)

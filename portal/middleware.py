@@ -50,7 +50,7 @@ def service_unavailable(request: HttpRequest) -> HttpResponse:
             status=503,
         )
     else:
-        return HttpResponse(_UNAVAILABLE_HTML, status=503, content_type="text/html")
+        response = HttpResponse(_UNAVAILABLE_HTML, status=503, content_type="text/html")
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
 
@@ -113,7 +113,7 @@ def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
         )
     if message:
         return HttpResponse(
-            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+            '<!doctype html><html lang="en"><head><meta charset="utf-8">'
             "<title>Not accepted</title></head><body><h1>Not accepted</h1><p>"
             + escape(message)
             + "</p></body></html>",

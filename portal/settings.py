@@ -288,7 +288,10 @@ if os.environ.get("CASEBOOK_FILE_STORAGE_OPTIONS"):
     STORAGES["default"]["OPTIONS"] = json.loads(os.environ["CASEBOOK_FILE_STORAGE_OPTIONS"])
 if PRODUCTION:
     # In development, runserver serves static files itself.
-    _after("django.middleware.security.SecurityMiddleware", "whitenoise.middleware.WhiteNoiseMiddleware")
+    _after(
+        "django.middleware.security.SecurityMiddleware",
+        "whitenoise.middleware.WhiteNoiseMiddleware",
+    )
 
 # Sessions live in the database (default) or in the cache ("cache",
 # "cached_db"), never on one app server's disk or memory.
