@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1:8000
 
-.PHONY: run test lint setup demo
+.PHONY: run test lint setup demo audit
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || "$$(scripts/find-python)" -m venv $(VENV)
@@ -27,3 +27,7 @@ lint: setup
 
 test: lint
 	$(VENV)/bin/pytest
+
+# Known vulnerabilities in the pinned dependencies; needs the network (not run in CI).
+audit: setup
+	$(VENV)/bin/pip-audit --skip-editable

@@ -59,7 +59,7 @@ class LimitedUploadHandler(FileUploadHandler):
         input_data: Any,
         META: dict[str, Any],
         content_length: int,
-        boundary: bytes,
+        boundary: str,
         encoding: str | None = None,
     ) -> None:
         limit = settings.CASEBOOK_MAX_UPLOAD_REQUEST_BYTES

@@ -17,6 +17,9 @@ from django.views.decorators.http import require_GET
 
 from portal.middleware import RETRY_AFTER_SECONDS
 
+# django-tasks-db's queue, when the project uses it.
+TASK_RESULT_MODEL = ("django_tasks_database", "DBTaskResult")
+
 
 def _pending_migrations() -> int:
     connection = connections[DEFAULT_DB_ALIAS]
@@ -27,7 +30,7 @@ def _pending_migrations() -> int:
 def _queue_backlog() -> int | None:
     """Return how many tasks wait in django-tasks-db's queue; None when it is not used."""
     try:
-        task_result = apps.get_model("django_tasks_database", "DBTaskResult")
+        task_result = apps.get_model(*TASK_RESULT_MODEL)
     except LookupError:
         return None
     return int(task_result.objects.filter(status="READY").count())

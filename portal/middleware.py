@@ -10,9 +10,10 @@ from collections.abc import Callable
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
-from django.http.multipartparser import MultiPartParserError
 from django.utils.html import escape
 from django.views import defaults
+
+from cases.uploads import UploadTooLarge
 
 logger = logging.getLogger(__name__)
 
@@ -103,9 +104,7 @@ def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
     The refusal of an upload carries a sentence meant for the person; other
     refusals keep Django's terse page.
     """
-    message = ""
-    if isinstance(exception, MultiPartParserError) and getattr(exception, "user_message", ""):
-        message = exception.user_message  # type: ignore[attr-defined]
+    message = exception.user_message if isinstance(exception, UploadTooLarge) else ""
     if wants_json(request):
         return JsonResponse(
             {"code": "bad_request", "detail": message or "The request could not be read."},

@@ -169,6 +169,7 @@ if PRODUCTION:
 
 import datetime  # noqa: E402
 import json  # noqa: E402
+from typing import Any  # noqa: E402
 
 from django.utils.csp import CSP  # noqa: E402
 
@@ -253,7 +254,7 @@ if PRODUCTION:
         # Production sends real mail: SMTP, configured by EMAIL_HOST and friends.
         MAILERS["default"] = {
             "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-            "OPTIONS": {
+            "OPTIONS": {  # type: ignore[dict-item]
                 key: value
                 for key, value in {
                     "host": os.environ.get("EMAIL_HOST"),
@@ -270,7 +271,7 @@ if PRODUCTION:
 # content-hashed names in production (run `collectstatic` when deploying).
 # Attachments go through Django's storage API, so another backend (for example
 # django-storages' S3 storage) is a setting away.
-STORAGES = {
+STORAGES: dict[str, dict[str, Any]] = {
     "default": {
         "BACKEND": os.environ.get(
             "CASEBOOK_FILE_STORAGE", "django.core.files.storage.FileSystemStorage"
@@ -347,7 +348,7 @@ if os.environ.get("AXES_PROXY_COUNT"):
 AUTH_PASSWORD_VALIDATORS = [
     {
         "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
-        "OPTIONS": {"min_length": 12},
+        "OPTIONS": {"min_length": 12},  # type: ignore[dict-item]
     }
     if validator["NAME"].endswith(".MinimumLengthValidator")
     else validator

@@ -12,7 +12,7 @@ from django.urls import include  # noqa: E402
 from portal.health import healthz  # noqa: E402
 
 urlpatterns += [
-    path("healthz", healthz, name="healthz"),
+    path("healthz", healthz, name="healthz"),  # type: ignore[list-item]
     path("accounts/two-factor/", include("accounts.otp_views")),
 ]
 handler400 = "portal.middleware.bad_request"

@@ -55,7 +55,7 @@ def test_corpus_export_and_media_copy_restore_into_an_empty_database(
 ) -> None:
     fill(customer, support)
     media = Path(settings.MEDIA_ROOT)
-    before = {
+    before: dict[str, Any] = {
         "cases": sorted(Case.objects.values_list("subject", "type", "status")),
         "comments": sorted(Comment.objects.values_list("case__subject", "body", "is_public")),
         "events": CaseEvent.objects.count(),
@@ -135,7 +135,9 @@ def test_pg_dump_and_media_copy_restore_every_case_comment_and_attachment(
             cursor.execute("SELECT file, name, size FROM cases_attachment ORDER BY id")
             attachments = cursor.fetchall()
             cursor.execute("SELECT count(*) FROM cases_caseevent")
-            (events,) = cursor.fetchone()
+            row = cursor.fetchone()
+            assert row is not None
+            events = row[0]
         restored.close()
     finally:
         _pg(["dropdb", *server, "--if-exists", target])

@@ -153,7 +153,8 @@ def test_twenty_clients_on_one_case_keep_every_comment_and_a_consistent_history(
     final = Case.objects.get(pk=case.pk)
     assert final.type == (types[-1][1] if types else CaseType.ISSUE)
     assert final.status == (statuses[-1][1] if statuses else Status.NEW)
-    assert final.type in CaseType.values and final.status in Status.values
+    assert final.type in CaseType.values
+    assert final.status in Status.values
     if final.status in ENGINEERING_STATUSES:
         assert final.type in ENGINEERING_TYPES
     changes = sum(1 for kind, _ in outcomes if kind != "refused")
@@ -416,7 +417,8 @@ def test_requests_fail_cleanly_while_the_database_is_down_and_succeed_after(
 
         written = [int(n) for n in re.findall(r"^ok (\d+)$", out, re.M)]
         failed = [int(n) for n in re.findall(r"^failed (\d+)$", out, re.M)]
-        assert written and failed, out + err
+        assert written, out + err
+        assert failed, out + err
         assert max(written) > min(failed)  # writes succeeded again after the outage
 
         check = subprocess.run(

@@ -109,9 +109,11 @@ def test_production_static_files_are_hashed_and_compressed(deployed: Path) -> No
 def assert_security_headers(response: object) -> None:
     headers = response.headers  # type: ignore[attr-defined]
     csp = headers["Content-Security-Policy"]
-    directives = dict(
-        (part.strip().split(" ", 1) + [""])[:2] for part in csp.split(";") if part.strip()
-    )
+    directives = {
+        name: value
+        for name, _, value in (part.strip().partition(" ") for part in csp.split(";"))
+        if name
+    }
     assert directives["script-src"] == "'self'"
     assert "unsafe-inline" not in csp
     assert directives["frame-ancestors"] == "'none'"

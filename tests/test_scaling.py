@@ -56,7 +56,11 @@ def _through_middleware(method: str, view_name: str) -> str | None:
 
     request = getattr(RequestFactory(), method.lower())("/")
     request.resolver_match = ResolverMatch(
-        view, (), {}, url_name=view_name.split(":")[-1], namespaces=view_name.split(":")[:-1]
+        view,
+        (),
+        {},
+        url_name=view_name.split(":")[-1],
+        namespaces=list[str | None](view_name.split(":")[:-1]),
     )
     middleware = ReplicaReadsMiddleware(lambda r: view(r))
     middleware.process_view(request, view, (), {})
