@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1:8000
 
-.PHONY: run test lint setup demo
+.PHONY: run test lint setup demo audit
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || "$$(scripts/find-python)" -m venv $(VENV)
@@ -37,3 +37,7 @@ CASES ?= 10000
 .PHONY: bench
 bench: setup
 	$(PY) -m bench --cases $(CASES)
+
+# Known vulnerabilities in the pinned dependencies; needs the network (not run in CI).
+audit: setup
+	$(VENV)/bin/pip-audit --skip-editable

@@ -25,7 +25,7 @@ from django.utils.text import slugify
 from django_fsm import can_proceed
 
 from accounts.models import User
-from cases import notifications
+from cases import notifications, uploads
 from cases.exceptions import ReleaseAlreadyPublished, StaleCase, TransitionNotAllowed
 from cases.models import (
     Attachment,
@@ -183,6 +183,7 @@ def file_case(
     if errors:
         raise ValidationError(errors)
     _validate_attachments(attachments)
+    checked = uploads.check_uploads(attachments)
 
     with transaction.atomic():
         case = Case(
@@ -209,7 +210,7 @@ def file_case(
             to_value=type,
             data={"channel": channel},
         )
-        for upload in attachments:
+        for upload in checked:
             _store_attachment(case, upload, by=by, at=at)
     return case
 
@@ -233,7 +234,7 @@ def _validate_attachments(files: Sequence[UploadedFile]) -> None:
 
 def _store_attachment(
     case: Case,
-    upload: UploadedFile,
+    upload: uploads.CheckedUpload,
     *,
     by: User,
     at: datetime.datetime,
@@ -242,10 +243,10 @@ def _store_attachment(
     return Attachment.objects.create(
         case=case,
         comment=comment,
-        file=upload,
-        name=upload.name or "attachment",
-        size=upload.size or 0,
-        content_type=upload.content_type or "",
+        file=upload.file,
+        name=upload.name,
+        size=upload.size,
+        content_type=upload.content_type,
         uploaded_by=by,
         created_at=at,
     )
@@ -268,6 +269,7 @@ def add_comment(
     if not body.strip():
         raise ValidationError({"body": "Write a message."})
     _validate_attachments(attachments)
+    checked = uploads.check_uploads(attachments)
 
     with transaction.atomic():
         case = _lock(case)
@@ -279,7 +281,7 @@ def add_comment(
         comment = Comment.objects.create(
             case=case, author=by, body=body, is_public=public, created_at=at
         )
-        for upload in attachments:
+        for upload in checked:
             _store_attachment(case, upload, by=by, at=at, comment=comment)
         _record(case, at=at, by=by, kind=EventKind.COMMENTED, comment=comment, is_public=public)
         if public and by.is_customer:

@@ -255,3 +255,215 @@ SPECTACULAR_SETTINGS = {
         "CaseStatusEnum": "cases.models.Status",
     },
 }
+
+# Production readiness ------------------------------------------------------
+# Security headers, sign-in protection, uploads, health and scaling out. Each
+# setting below reads the environment; docs/deploy.md explains them.
+
+
+import datetime  # noqa: E402
+import json  # noqa: E402
+from typing import Any  # noqa: E402
+
+from django.utils.csp import CSP  # noqa: E402
+
+
+def _env_flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    return default if value is None else value.strip().lower() in ("1", "true", "yes", "on")
+
+
+INSTALLED_APPS += [
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+]
+
+
+def _after(anchor: str, *names: str) -> None:
+    """Insert `names` into MIDDLEWARE right after `anchor`."""
+    index = MIDDLEWARE.index(anchor) + 1
+    MIDDLEWARE[index:index] = list(names)
+
+
+_after(
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "portal.middleware.PermissionsPolicyMiddleware",
+    "portal.middleware.DatabaseUnavailableMiddleware",
+)
+_after(
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "accounts.otp.StaffTwoFactorMiddleware",
+    "portal.routers.ReplicaReadsMiddleware",
+)
+# Axes turns a locked-out sign-in into its lockout answer; its docs want it last.
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")
+
+# Content Security Policy (Django's own), in every mode so that tests and
+# development see what production enforces: no inline script, no framing.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "font-src": [CSP.SELF],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
+X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+CASEBOOK_PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
+    "microphone=(), payment=(), usb=(), interest-cohort=()"
+)
+SESSION_COOKIE_HTTPONLY = True
+# Pages send the CSRF token from the template (form field or hx-headers), never
+# by reading the cookie from JavaScript.
+CSRF_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+
+if PRODUCTION:
+    # Behind a TLS-terminating proxy or load balancer, trust its
+    # X-Forwarded-Proto header (only when it always sets it).
+    if _env_flag("DJANGO_BEHIND_PROXY", False):
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+        USE_X_FORWARDED_HOST = _env_flag("DJANGO_USE_X_FORWARDED_HOST", False)
+    SECURE_SSL_REDIRECT = _env_flag("DJANGO_SECURE_SSL_REDIRECT", True)
+    # The load balancer asks for /healthz over plain HTTP on the private network.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", str(365 * 24 * 3600)))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_flag("DJANGO_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = _env_flag("DJANGO_HSTS_PRELOAD", True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    CSRF_TRUSTED_ORIGINS = _env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
+    if not os.environ.get("EMAIL_BACKEND"):
+        # Production sends real mail: SMTP, configured by EMAIL_HOST and friends.
+        MAILERS["default"] = {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {  # type: ignore[dict-item]
+                key: value
+                for key, value in {
+                    "host": os.environ.get("EMAIL_HOST"),
+                    "port": int(os.environ["EMAIL_PORT"]) if os.environ.get("EMAIL_PORT") else None,
+                    "username": os.environ.get("EMAIL_HOST_USER"),
+                    "password": os.environ.get("EMAIL_HOST_PASSWORD"),
+                    "use_tls": _env_flag("EMAIL_USE_TLS", True),
+                }.items()
+                if value is not None
+            },
+        }
+
+# Static files: WhiteNoise serves them from gunicorn, compressed and with
+# content-hashed names in production (run `collectstatic` when deploying).
+# Attachments go through Django's storage API, so another backend (for example
+# django-storages' S3 storage) is a setting away.
+STORAGES: dict[str, dict[str, Any]] = {
+    "default": {
+        "BACKEND": os.environ.get(
+            "CASEBOOK_FILE_STORAGE", "django.core.files.storage.FileSystemStorage"
+        ),
+    },
+    "staticfiles": {
+        "BACKEND": (
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if PRODUCTION
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        ),
+    },
+}
+if os.environ.get("CASEBOOK_FILE_STORAGE_OPTIONS"):
+    STORAGES["default"]["OPTIONS"] = json.loads(os.environ["CASEBOOK_FILE_STORAGE_OPTIONS"])
+if PRODUCTION:
+    # In development, runserver serves static files itself.
+    _after(
+        "django.middleware.security.SecurityMiddleware",
+        "whitenoise.middleware.WhiteNoiseMiddleware",
+    )
+
+# Sessions live in the database (default) or in the cache ("cache",
+# "cached_db"), never on one app server's disk or memory.
+SESSION_ENGINE = {
+    "db": "django.contrib.sessions.backends.db",
+    "cache": "django.contrib.sessions.backends.cache",
+    "cached_db": "django.contrib.sessions.backends.cached_db",
+}[os.environ.get("CASEBOOK_SESSIONS", "db")]
+if os.environ.get("REDIS_URL"):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ["REDIS_URL"],
+        }
+    }
+
+# A read replica for list and search pages, only when one is configured.
+if os.environ.get("DATABASE_REPLICA_URL"):
+    DATABASES["replica"] = dj_database_url.parse(
+        os.environ["DATABASE_REPLICA_URL"],
+        conn_max_age=int(os.environ.get("CONN_MAX_AGE", "0")),
+    )
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["portal.routers.ReplicaRouter"]
+# URL names (namespace:name) whose GET requests read cases from the replica.
+CASEBOOK_REPLICA_VIEWS = _env_list("CASEBOOK_REPLICA_VIEWS") or [
+    "cases:list",
+    "cases:search",
+    "kb:list",
+    "api:case-list",
+]
+
+# Sign-in protection: django-axes counts failed sign-ins per account and per
+# address, each with its own limit, and locks for a cool-off time.
+AUTHENTICATION_BACKENDS = [
+    "portal.signin.SignInLimitBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+CASEBOOK_SIGNIN_LIMIT_PER_ACCOUNT = int(os.environ.get("AXES_FAILURE_LIMIT", "30"))
+CASEBOOK_SIGNIN_LIMIT_PER_ADDRESS = int(os.environ.get("AXES_ADDRESS_FAILURE_LIMIT", "100"))
+AXES_FAILURE_LIMIT = "portal.signin.failure_limit"
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", "15")))
+AXES_USERNAME_CALLABLE = "portal.signin.username_of"
+AXES_LOCKOUT_CALLABLE = "portal.signin.lockout_response"
+AXES_RESET_ON_SUCCESS = False
+AXES_VERBOSE = False
+if os.environ.get("AXES_PROXY_COUNT"):
+    AXES_IPWARE_PROXY_COUNT = int(os.environ["AXES_PROXY_COUNT"])
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+
+AUTH_PASSWORD_VALIDATORS = [
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},  # type: ignore[dict-item]
+    }
+    if validator["NAME"].endswith(".MinimumLengthValidator")
+    else validator
+    for validator in AUTH_PASSWORD_VALIDATORS
+]
+
+# Two-factor sign-in for staff (TOTP). Staff who enrolled a device must confirm a
+# code before the admin lets them in; superusers must enrol in production.
+OTP_TOTP_ISSUER = os.environ.get("CASEBOOK_OTP_ISSUER", "Casebook")
+CASEBOOK_OTP_REQUIRED_FOR_SUPERUSERS = _env_flag("CASEBOOK_OTP_REQUIRED_FOR_SUPERUSERS", PRODUCTION)
+
+# Uploads: a request larger than this is refused before its body is read; each
+# file is cut off as soon as it passes CASEBOOK_MAX_ATTACHMENT_BYTES.
+CASEBOOK_MAX_UPLOAD_REQUEST_BYTES = int(
+    os.environ.get("CASEBOOK_MAX_UPLOAD_REQUEST_BYTES", str(4 * CASEBOOK_MAX_ATTACHMENT_BYTES))
+)
+FILE_UPLOAD_HANDLERS = [
+    "cases.uploads.LimitedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+# Dotted path of a callable(file) -> str | None that returns why a file is
+# refused (for example a ClamAV client); none by default.
+CASEBOOK_ATTACHMENT_SCANNER = os.environ.get("CASEBOOK_ATTACHMENT_SCANNER") or None
