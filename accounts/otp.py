@@ -20,21 +20,36 @@ from django_otp import user_has_device
 EXEMPT_PREFIXES = ("/accounts/two-factor/", "/admin/logout/", "/accounts/logout/", "/healthz")
 
 
-def needs_code(user: object) -> bool:
+# Whether the signed-in person has a confirmed device, remembered for the session
+# (a sign-in starts a new session, so a device enrolled later counts from then on;
+# confirming a code through the views verifies the session anyway).
+HAS_DEVICE_KEY = "casebook_otp_has_device"
+
+
+def has_device(request: HttpRequest, user: object) -> bool:
+    """Return whether `user` has a confirmed device, asking the database once a session."""
+    known = request.session.get(HAS_DEVICE_KEY)
+    if known is None:
+        known = bool(user_has_device(user, confirmed=True))
+        request.session[HAS_DEVICE_KEY] = known
+    return bool(known)
+
+
+def needs_code(request: HttpRequest, user: object) -> bool:
     """Return whether this signed-in staff member has a device and has not confirmed a code."""
     return bool(
         getattr(user, "is_staff", False)
         and not user.is_verified()  # type: ignore[attr-defined]
-        and user_has_device(user, confirmed=True)
+        and has_device(request, user)
     )
 
 
-def needs_enrolment(user: object) -> bool:
+def needs_enrolment(request: HttpRequest, user: object) -> bool:
     """Return whether this superuser must enrol a device before doing anything."""
     return bool(
         settings.CASEBOOK_OTP_REQUIRED_FOR_SUPERUSERS
         and getattr(user, "is_superuser", False)
-        and not user_has_device(user, confirmed=True)
+        and not has_device(request, user)
     )
 
 
@@ -52,9 +67,9 @@ class StaffTwoFactorMiddleware:
             return self.get_response(request)
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated and user.is_staff:
-            if needs_code(user):
+            if needs_code(request, user):
                 return self._redirect(request, "two_factor:verify")
-            if needs_enrolment(user):
+            if needs_enrolment(request, user):
                 return self._redirect(request, "two_factor:enrol")
         return self.get_response(request)
 

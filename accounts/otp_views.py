@@ -18,6 +18,7 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import User
+from accounts.otp import HAS_DEVICE_KEY
 
 
 class TokenForm(forms.Form):
@@ -70,6 +71,7 @@ def verify(request: HttpRequest) -> HttpResponse:
             throttled = throttled or not allowed
             if allowed and device.verify_token(form.cleaned_data["token"]):
                 otp_login(request, device)
+                request.session[HAS_DEVICE_KEY] = True
                 return HttpResponseRedirect(_next_url(request))
         form.add_error(
             "token",
@@ -108,6 +110,7 @@ def enrol(request: HttpRequest) -> HttpResponse:
             device.confirmed = True
             device.save(update_fields=["confirmed"])
             otp_login(request, device)
+            request.session[HAS_DEVICE_KEY] = True
             return HttpResponseRedirect(_next_url(request))
         form.add_error("token", "That code does not match; check the app's clock and try again.")
     return render(

@@ -3,13 +3,14 @@ Attachments as they arrive: size, type, name, and an optional virus scan.
 
 - Size: `LimitedUploadHandler` (first in ``FILE_UPLOAD_HANDLERS``) refuses a
   request whose declared length passes ``CASEBOOK_MAX_UPLOAD_REQUEST_BYTES``
-  before reading any of it, and stops reading a file as soon as it passes
-  ``CASEBOOK_MAX_ATTACHMENT_BYTES``. It raises `UploadTooLarge`, a
+  before reading any of it. A file over ``CASEBOOK_MAX_ATTACHMENT_BYTES`` is not
+  stored: the rest of it is read and dropped, and the view receives an empty
+  `OversizedUpload` carrying the real size, which the services refuse with a
+  field error naming the limit (a form error on a page, a 400 in the API), so
+  the person keeps what they typed. A file far over the limit (twice it, plus
+  64 KB) stops the reading at once with `UploadTooLarge`, a
   ``MultiPartParserError``: Django answers it with 400 (the project's handler400
-  shows its message) and DRF with a 400 ``ParseError``; never a 500. A view
-  that wants a form error instead reads ``request.FILES`` inside
-  ``try: ... except UploadTooLarge as error`` and shows ``error.user_message``.
-  (The body cannot be read twice: re-show the form without the file.)
+  shows its message) and DRF with a 400 ``ParseError``; never a 500.
 - Type: judged from the first bytes (`sniff_content_type`), never from the
   name or what the browser claimed.
 - Name: `clean_filename` keeps what a person recognises and drops path parts,
@@ -26,9 +27,10 @@ from typing import Any
 import filetype
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.files.uploadedfile import UploadedFile
+from django.core.files.uploadedfile import SimpleUploadedFile, UploadedFile
 from django.core.files.uploadhandler import FileUploadHandler
 from django.http import FileResponse
+from django.template.defaultfilters import filesizeformat
 from django.http.multipartparser import MultiPartParserError
 from django.utils.module_loading import import_string
 
@@ -46,9 +48,19 @@ class UploadTooLarge(MultiPartParserError):
 
 
 def _megabytes(size: int) -> str:
-    if size < 1024 * 1024:
-        return f"{size / 1024:g} KB"
-    return f"{size / (1024 * 1024):g} MB"
+    return filesizeformat(size).replace("\xa0", " ")
+
+
+class OversizedUpload(SimpleUploadedFile):
+    """A file that was over the limit: nothing of it is kept but its name and size."""
+
+    def __init__(self, name: str, content_type: str, size: int) -> None:
+        super().__init__(name, b"", content_type)
+        self.size = size
+
+
+# How far past the limit a file is still read (and dropped) for a form error.
+_ABORT_SLACK = 64 * 1024
 
 
 class LimitedUploadHandler(FileUploadHandler):
@@ -77,14 +89,20 @@ class LimitedUploadHandler(FileUploadHandler):
     def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:
         self.received += len(raw_data)
         limit = settings.CASEBOOK_MAX_ATTACHMENT_BYTES
-        if self.received > limit:
+        if self.received <= limit:
+            return raw_data
+        if self.received > 2 * limit + _ABORT_SLACK:
             raise UploadTooLarge(
                 f"Each file may be at most {_megabytes(limit)}; "
                 f"{clean_filename(self.file_name or '')} is larger."
             )
-        return raw_data
+        return None  # over the limit: read the rest of this file, keep none of it
 
-    def file_complete(self, file_size: int) -> None:
+    def file_complete(self, file_size: int) -> UploadedFile | None:
+        if self.received > settings.CASEBOOK_MAX_ATTACHMENT_BYTES:
+            return OversizedUpload(
+                self.file_name or "attachment", self.content_type or "", self.received
+            )
         return None
 
 

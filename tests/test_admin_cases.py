@@ -79,8 +79,17 @@ def test_case_list_finds_a_case_by_its_number(support_client: Client, customer: 
 
 
 def test_case_list_finds_cases_by_reporter_email_and_organization(
-    support_client: Client, customer: User, other_customer: User
+    support_client: Client,
 ) -> None:
+    # Names that are not substrings of each other (the search matches parts of words).
+    customer = factories.CustomerFactory.create(
+        email="ingrid@fjell.example.com",
+        organization=factories.OrganizationFactory.create(name="Fjellheim Kraft"),
+    )
+    other_customer = factories.CustomerFactory.create(
+        email="tomas@delta.example.com",
+        organization=factories.OrganizationFactory.create(name="Deltaport Logistik"),
+    )
     mine = factories.file_case(reporter=customer)
     factories.file_case(reporter=other_customer)
 
