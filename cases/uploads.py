@@ -30,8 +30,8 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile, UploadedFile
 from django.core.files.uploadhandler import FileUploadHandler
 from django.http import FileResponse
-from django.template.defaultfilters import filesizeformat
 from django.http.multipartparser import MultiPartParserError
+from django.template.defaultfilters import filesizeformat
 from django.utils.module_loading import import_string
 
 MAX_NAME_LENGTH = 150
