@@ -2,14 +2,12 @@
 
 import re
 
-import nh3
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch
-from django.utils.safestring import SafeString, mark_safe
-from markdown_it import MarkdownIt
 
+from cases.markdown import render_markdown
 from cases.models import (
     SEVERITY_DESCRIPTIONS,
     TYPE_DESCRIPTIONS,
@@ -25,8 +23,6 @@ from notifications.models import EmailKind, OutboundEmail
 CASE_TAG = re.compile(r"\[\s*CASE-(\d{1,18})\s*\]", re.IGNORECASE)
 # Reply and forward prefixes of common mail clients, in a few languages.
 _PREFIX = re.compile(r"^\s*((re|fw|fwd|aw|wg|sv|vs|tr|rif|r)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
-
-_markdown = MarkdownIt("commonmark", {"html": False, "linkify": False})
 
 
 def clean_subject(subject: str) -> str:
@@ -44,10 +40,6 @@ def email_subject(case: Case) -> str:
     """Return `[CASE-000123] subject`: exactly one tag, whatever the case's subject holds."""
     return f"[{case.number}] {clean_subject(case.subject) or case.number}"
 
-
-def render_markdown(text: str) -> SafeString:
-    """Return `text` (markdown) as sanitised HTML."""
-    return mark_safe(nh3.clean(_markdown.render(text)))  # sanitised just now
 
 
 def case_url(case: Case) -> str:
