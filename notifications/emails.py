@@ -41,7 +41,6 @@ def email_subject(case: Case) -> str:
     return f"[{case.number}] {clean_subject(case.subject) or case.number}"
 
 
-
 def case_url(case: Case) -> str:
     try:
         path = case.get_absolute_url()
