@@ -14,6 +14,7 @@ import hmac
 import json
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from typing import Any
 
@@ -111,9 +112,12 @@ def retry_delay(attempts_made: int) -> float:
 
 def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int | None, str, str]:
     """POST and return (status code or None, response excerpt, error)."""
+    if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
+        return None, "", "Only http and https webhook URLs are called."
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")
     try:
-        with urllib.request.urlopen(
+        # The scheme was checked just above: no file: or custom scheme is opened.
+        with urllib.request.urlopen(  # nosec B310 - http(s) only, checked above
             request, timeout=settings.CASEBOOK_WEBHOOK_TIMEOUT_SECONDS
         ) as response:
             return response.status, response.read(500).decode("utf-8", "replace"), ""
