@@ -112,6 +112,8 @@ class _Checker:
             self.error(record, name, "Must not be empty.")
         elif len(value) > max_length:
             self.error(record, name, f"At most {max_length} characters (this has {len(value)}).")
+        elif "\x00" in value:
+            self.error(record, name, "Must not contain NUL characters.")
 
     def check(self) -> list[CorpusError]:
         data = self.data
@@ -124,6 +126,10 @@ class _Checker:
         for name in ("organizations", "users", "releases", "kb_articles", "cases"):
             if not isinstance(data.get(name, []), list):
                 self.error("file", name, "Must be a list.")
+            elif name != "cases" and not all(isinstance(r, dict) for r in data.get(name, [])):
+                self.error("file", name, "Each entry must be an object.")
+        if "cases" not in data:
+            self.error("file", "cases", "This field is required.")
         if self.errors:
             return self.errors
 
@@ -251,7 +257,11 @@ class _Checker:
         actor = event.get(actor_field)
         system_allowed = kind in ("close", "resolve")
         if actor not in self.users and not (actor is None and system_allowed):
-            self.error(rid, f"{where}.{actor_field}", f"Unknown user {actor!r}.")
+            self.error(
+                rid,
+                f"{where}.{actor_field}",
+                "This field is required." if actor is None else f"Unknown user {actor!r}.",
+            )
         at: datetime.datetime | None
         try:
             at = parse_time(event.get("at"))
@@ -296,7 +306,9 @@ class _Checker:
         return at if at is not None else previous
 
     def _check_release(self, rid: str, where: str, event: dict[str, Any]) -> None:
-        if event.get("release") not in self.releases:
+        if "release" not in event:
+            self.error(rid, f"{where}.release", "This field is required.")
+        elif event.get("release") not in self.releases:
             self.error(rid, f"{where}.release", f"Unknown release {event.get('release')!r}.")
 
 
@@ -414,7 +426,7 @@ def _replay_case(record: dict[str, Any], world: _World, *, explicit: bool) -> Ca
     if case.type != record["final_type"]:
         raise _ReplayError(
             "final_type",
-            f"The history makes the case {case.type!r}, "
+            f"The history makes the case {str(case.type)!r}, "
             f"but the file says {record['final_type']!r}.",
         )
     return case
@@ -495,27 +507,29 @@ def import_corpus(data: Any, *, dry_run: bool = False) -> ImportReport:
     """Validate and replay a corpus; write nothing unless every record is valid."""
     report = ImportReport(dry_run=dry_run)
     report.errors = validate_corpus(data)
-    case_ids = (
-        {f"cases[{i}]" for i in range(len(data.get("cases", [])))}
-        if isinstance(data, dict)
-        else set()
-    )
+    if any(error.record == "file" for error in report.errors):
+        return report  # not a corpus at all
+    records = data["cases"]
+    case_ids = {f"cases[{i}]" for i in range(len(records))} | {
+        c.get("external_id") for c in records if isinstance(c, dict)
+    }
     broken = {error.record for error in report.errors}
-    if broken - case_ids - {c.get("external_id") for c in data.get("cases", [])}:
-        return report  # the file itself or its people, releases or articles are invalid
+    if broken - case_ids:
+        return report  # its people, releases or articles are invalid
+    records = [r for r in records if isinstance(r, dict) and isinstance(r.get("external_id"), str)]
 
     # Replay the structurally valid cases as well, so that every error is reported at once.
     explicit = data.get("status_steps") == "explicit"
     existing = set(
-        Case.objects.filter(
-            external_id__in=[case.get("external_id") for case in data["cases"]]
-        ).values_list("external_id", flat=True)
+        Case.objects.filter(external_id__in=[case["external_id"] for case in records]).values_list(
+            "external_id", flat=True
+        )
     )
     # Replaying history must not email customers about events of long ago.
     with notifications.silenced(), transaction.atomic():
         world = _ensure_world(data)
-        for record in data["cases"]:
-            if record.get("external_id") in broken:
+        for record in records:
+            if record["external_id"] in broken:
                 continue
             if record["external_id"] in existing:
                 report.unchanged += 1

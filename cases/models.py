@@ -430,11 +430,12 @@ class Case(models.Model):
     ) -> None:
         allowed = RESOLUTIONS_BY_TYPE[self.type]
         if resolution not in allowed:
+            kind = self.get_type_display().lower()  # type: ignore[attr-defined]
             raise InvalidTransitionInput(
                 "resolution",
-                f"A {self.get_type_display().lower()} can be resolved as "
-                + ", ".join(Resolution(r).label.lower() for r in allowed)
-                + f", not as {resolution.replace('_', ' ')!s}.",
+                f"{'An' if kind[0] in 'aeiou' else 'A'} {kind} can be resolved as "
+                + ", ".join(allowed)
+                + f"; not as {resolution}.",
             )
         if resolution == Resolution.KB_ARTICLE:
             if article is None or not article.is_published:

@@ -172,6 +172,9 @@ def file_case(
         errors["subject"] = f"A subject has at most 200 characters (this one has {len(subject)})."
     if not description.strip():
         errors["description"] = "Describe the problem or the question."
+    for name, text in (("subject", subject), ("description", description)):
+        if "\x00" in text:
+            errors[name] = "Remove the NUL character from the text."
     if type not in CaseType.values:
         errors["type"] = f"Choose one of {', '.join(CaseType.values)}."
     if severity not in Severity.values:
@@ -268,6 +271,8 @@ def add_comment(
         _require(by, "cases.add_internal_note", "You may not write internal notes.", case)
     if not body.strip():
         raise ValidationError({"body": "Write a message."})
+    if "\x00" in body:
+        raise ValidationError({"body": "Remove the NUL character from the text."})
     _validate_attachments(attachments)
     checked = uploads.check_uploads(attachments)
 

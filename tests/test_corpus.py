@@ -246,3 +246,46 @@ def test_export_command_writes_the_corpus_format(tmp_path: Path) -> None:
     for record in load(DEMO)["cases"]:
         assert by_id[record["external_id"]]["final_type"] == record["final_type"]
         assert by_id[record["external_id"]]["initial_type"] == record["initial_type"]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        [],
+        None,
+        "a string",
+        {"format": "case-corpus/1"},
+        {"format": "case-corpus/1", "cases": ["x", 5, None]},
+        {"format": "case-corpus/1", "cases": [{"subject": "no external id"}]},
+        {"format": "case-corpus/1", "users": ["bob"], "cases": []},
+        {"format": "case-corpus/1", "organizations": [None], "cases": []},
+    ],
+)
+def test_malformed_files_are_refused_with_errors_not_exceptions(data: Any) -> None:
+    report = import_corpus(data)
+    assert not report.ok
+    assert all(str(error).count(": ") >= 2 for error in report.errors)
+    assert not Case.objects.exists()
+
+
+def test_nul_characters_are_refused_naming_the_field() -> None:
+    corpus = bad_corpus()
+    record = copy.deepcopy(corpus["valid_edge_cases"][0])
+    record["subject"] = "before\x00after"
+    corpus["cases"] = [record]
+    errors = [str(error) for error in import_corpus(corpus).errors]
+    assert errors == [f"{record['external_id']}: subject: Must not contain NUL characters."]
+
+
+def test_final_type_mismatch_names_the_types_plainly() -> None:
+    corpus = bad_corpus()
+    corpus["cases"] = [c for c in corpus["cases"] if c["external_id"] == "AVI-910215"]
+    [error] = import_corpus(corpus).errors
+    assert str(error) == (
+        "AVI-910215: final_type: The history makes the case 'bug', but the file says 'issue'."
+    )
+
+
+def test_export_to_a_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(CommandError, match="Cannot write"):
+        call_command("export_cases", str(tmp_path / "missing" / "x.json"))

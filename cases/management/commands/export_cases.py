@@ -3,7 +3,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from cases.corpus import export_corpus
 
@@ -19,5 +19,8 @@ class Command(BaseCommand):
         if file is None:
             sys.stdout.write(text)
         else:
-            file.write_text(text, encoding="utf-8")
+            try:
+                file.write_text(text, encoding="utf-8")
+            except OSError as error:
+                raise CommandError(f"Cannot write {file}: {error.strerror}") from error
             self.stderr.write(f"Wrote {file}")
