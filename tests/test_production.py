@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -134,6 +135,19 @@ def assert_security_headers(response: object) -> None:
 )
 def test_security_headers_on_every_kind_of_response(client: Client, path: str) -> None:
     response = client.get(path)
+    assert_security_headers(response)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "path", ["/", "/cases/new/", "/kb/", "/api/v1/cases/", "/api/v1/docs/", "/accounts/login/"]
+)
+def test_security_headers_on_the_portal_and_api_pages_of_a_signed_in_customer(
+    client: Client, customer: Any, path: str
+) -> None:
+    client.force_login(customer)
+    response = client.get(path)
+    assert response.status_code in (200, 302)
     assert_security_headers(response)
 
 
