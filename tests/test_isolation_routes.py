@@ -74,6 +74,10 @@ CHECKS: dict[str, Callable[[World], list[Check]]] = {
     "cases/<str:number>/reply/": lambda w: [("post", f"/cases/{w.foreign}/reply/", 404)],
     "cases/<str:number>/close/": lambda w: [("post", f"/cases/{w.foreign}/close/", 404)],
     "cases/<str:number>/reopen/": lambda w: [("post", f"/cases/{w.foreign}/reopen/", 404)],
+    "cases/<str:number>/follow/": lambda w: [
+        ("post", f"/cases/{w.foreign}/follow/", 404),
+    ],
+    "accounts/notifications/": lambda w: [("get", "/accounts/notifications/", 200)],
     "cases/<str:number>/attachments/<int:pk>/": lambda w: [
         ("get", f"/cases/{w.foreign}/attachments/{w.foreign_attachment.pk}/", 404),
         # Another organization's file, asked for through one's own case.
