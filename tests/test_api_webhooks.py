@@ -5,6 +5,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import Group
+from django.test import Client
 from rest_framework.test import APIClient
 
 from accounts.models import Role, User
@@ -246,3 +247,14 @@ def test_the_support_group_holds_the_webhook_permissions(db: None) -> None:
         "delete_webhooksubscription",
     } <= granted
     assert factories.SupportFactory.create().has_perm("notifications.add_webhooksubscription")
+
+
+def test_the_schema_documents_the_404_of_the_webhook_collection(db: None) -> None:
+    schema = Client().get("/api/v1/schema/?format=json").json()
+    operations = schema["paths"]["/api/v1/webhooks/"]
+    assert "404" in operations["get"]["responses"]
+    assert "404" in operations["post"]["responses"]
+    created = operations["post"]["responses"]["201"]["content"]["application/json"]["schema"]
+    assert created["$ref"].endswith("/WebhookSubscriptionCreated")
+    read = schema["components"]["schemas"]["WebhookSubscription"]["properties"]
+    assert "secret" not in read
