@@ -12,7 +12,7 @@ from rest_framework import serializers
 
 from accounts.models import Organization
 from cases.serializers import InputSerializer
-from notifications.models import WebhookDelivery, WebhookEventKind
+from notifications.models import WebhookEventKind
 
 
 def _http_url(value: str) -> None:
@@ -27,11 +27,10 @@ class WebhookSubscriptionSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField(read_only=True)
     name = serializers.CharField(read_only=True)
     url = serializers.URLField(read_only=True)
-    event_kinds = serializers.ListField(
-        child=serializers.ChoiceField(choices=WebhookEventKind.choices), read_only=True
-    )
-    organization = serializers.SlugRelatedField[Organization](
-        slug_field="slug",
+    # Plain strings on output: the kinds' enum is documented once, on input.
+    event_kinds = serializers.ListField(child=serializers.CharField(), read_only=True)
+    organization = serializers.CharField(
+        source="organization.slug",
         read_only=True,
         allow_null=True,
         help_text="The organization of a customer-side integration; null for the vendor's own.",
@@ -60,15 +59,18 @@ class WebhookAttemptSerializer(serializers.Serializer[Any]):
 class WebhookDeliverySerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField(read_only=True)
     event_id = serializers.UUIDField(read_only=True)
-    kind = serializers.ChoiceField(choices=WebhookEventKind.choices, read_only=True)
+    kind = serializers.CharField(read_only=True, help_text="The event, e.g. `case.created`.")
     state = serializers.CharField(read_only=True)
     occurred_at = serializers.DateTimeField(read_only=True)
     attempt_count = serializers.IntegerField(read_only=True)
     last_status_code = serializers.IntegerField(read_only=True, allow_null=True)
     next_attempt_at = serializers.DateTimeField(read_only=True, allow_null=True)
     delivered_at = serializers.DateTimeField(read_only=True, allow_null=True)
-    redelivery_of = serializers.PrimaryKeyRelatedField[WebhookDelivery](
-        read_only=True, allow_null=True, help_text="The delivery this one sends again."
+    redelivery_of = serializers.IntegerField(
+        source="redelivery_of_id",
+        read_only=True,
+        allow_null=True,
+        help_text="The delivery this one sends again.",
     )
     created_at = serializers.DateTimeField(read_only=True)
     attempts = WebhookAttemptSerializer(many=True, read_only=True)
