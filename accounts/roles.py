@@ -46,6 +46,10 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
         ("cases", "change_knowledgearticle"),
         ("accounts", "view_organization"),
         ("accounts", "view_user"),
+        ("notifications", "view_webhooksubscription"),
+        ("notifications", "add_webhooksubscription"),
+        ("notifications", "change_webhooksubscription"),
+        ("notifications", "delete_webhooksubscription"),
     ],
     Role.ENGINEERING: [
         ("cases", "view_case"),

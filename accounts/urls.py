@@ -1,4 +1,4 @@
-"""Sign-in by email, sign-out, password change and password reset, with the portal's templates."""
+"""Sign-in by email, sign-out, password change and reset, and email settings: the portal's."""
 
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
@@ -10,6 +10,7 @@ app_name = "accounts"
 urlpatterns = [
     path("login/", views.SignInView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("notifications/", views.NotificationSettingsView.as_view(), name="notifications"),
     path(
         "password/",
         auth_views.PasswordChangeView.as_view(

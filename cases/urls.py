@@ -11,6 +11,7 @@ urlpatterns = [
     path("cases/<str:number>/reply/", views.CaseReplyView.as_view(), name="reply"),
     path("cases/<str:number>/close/", views.CaseCloseView.as_view(), name="close"),
     path("cases/<str:number>/reopen/", views.CaseReopenView.as_view(), name="reopen"),
+    path("cases/<str:number>/follow/", views.CaseFollowView.as_view(), name="follow"),
     path(
         "cases/<str:number>/attachments/<int:pk>/",
         views.AttachmentDownloadView.as_view(),

@@ -14,7 +14,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.forms import Form
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
@@ -42,6 +42,8 @@ from cases.models import (
     Status,
 )
 from cases.search import search_articles, search_cases, suggest_articles
+from notifications.dispatch import follow_case, unfollow_case
+from notifications.models import CaseFollower
 
 
 def run_service(form: Form, action: Callable[[], Any]) -> int | None:
@@ -70,10 +72,12 @@ def run_service(form: Form, action: Callable[[], Any]) -> int | None:
 def visible_case(request: HttpRequest, number: str) -> Case:
     """Return the case numbered `number` if the signed-in user may see it, else raise 404."""
     cases = Case.objects.visible_to(request.user).by_number(number)  # type: ignore[arg-type]
+    # Whether the user follows the case, for its page, in the same query.
+    followed = CaseFollower.objects.filter(case=OuterRef("pk"), user=_user(request))
     return get_object_or_404(
         cases.select_related(
             "reporter", "assignee", "organization", "target_release", "knowledge_article"
-        )
+        ).annotate(is_followed=Exists(followed))
     )
 
 
@@ -207,6 +211,8 @@ def render_case(
         "reopen_form": forms.get("reopen_form")
         or (CaseReopenForm() if "reopen" in allowed else None),
         "EventKind": EventKind,
+        # The reporter gets every email anyway; other people of the organization may follow.
+        "can_follow": user.organization_id == case.organization_id and user.pk != case.reporter_id,
     }
     return render(request, "cases/case_detail.html", context, status=status)
 
@@ -264,6 +270,28 @@ class CaseReopenView(CaseActionView):
 
     def act(self, case: Case, user: User, data: dict[str, Any]) -> None:
         services.reopen_case(case=case, by=user, reason=data["reason"])
+
+
+class CaseFollowView(LoginRequiredMixin, View):
+    """Follow a case of one's organization (`follow=1`) or stop following it (`follow=0`)."""
+
+    def post(self, request: HttpRequest, number: str) -> HttpResponse:
+        case = visible_case(request, number)
+        user = _user(request)
+        wanted = request.POST.get("follow")
+        if wanted == "1":
+            try:
+                follow_case(case=case, user=user)
+            except ValidationError as error:
+                messages.error(request, " ".join(error.messages))
+                return HttpResponseRedirect(case.get_absolute_url())
+            messages.success(request, f"You follow {case.number}: its emails come to you too.")
+        elif wanted == "0":
+            unfollow_case(case=case, user=user)
+            messages.success(request, f"You no longer follow {case.number}.")
+        else:
+            return HttpResponse("Say follow=1 or follow=0.", status=400, content_type="text/plain")
+        return HttpResponseRedirect(case.get_absolute_url())
 
 
 class AttachmentDownloadView(LoginRequiredMixin, View):

@@ -167,6 +167,38 @@ def follow_case(*, case: Case, user: User) -> CaseFollower:
     return CaseFollower.objects.get_or_create(case=case, user=user)[0]
 
 
+def unfollow_case(*, case: Case, user: User) -> None:
+    """Stop sending `user` the emails of `case` (the reporter still gets them)."""
+    CaseFollower.objects.filter(case=case, user=user).delete()
+
+
+def email_kinds_for(user: User) -> list[EmailKind]:
+    """Return the kinds of email `user` may receive, in the order a settings page lists them."""
+    # Customer replies go to the assignee, who is staff; every other kind goes to customers.
+    if user.is_staff:
+        return [EmailKind.CUSTOMER_REPLY]
+    return [kind for kind in EmailKind if kind != EmailKind.CUSTOMER_REPLY]
+
+
+def muted_email_kinds(user: User) -> set[str]:
+    """Return the kinds of email `user` turned off."""
+    return set(
+        NotificationPreference.objects.filter(user=user, enabled=False).values_list(
+            "kind", flat=True
+        )
+    )
+
+
+@transaction.atomic
+def set_email_preferences(*, user: User, enabled: Iterable[str]) -> None:
+    """Turn on the kinds of email in `enabled` and off every other kind `user` may receive."""
+    wanted = set(enabled)
+    for kind in email_kinds_for(user):
+        NotificationPreference.objects.update_or_create(
+            user=user, kind=kind, defaults={"enabled": kind in wanted}
+        )
+
+
 # Webhooks ------------------------------------------------------------------
 
 _WEBHOOK_KINDS = {

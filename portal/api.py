@@ -435,6 +435,7 @@ def urlpatterns() -> list[URLPattern | URLResolver]:
     from rest_framework.routers import DefaultRouter
 
     from cases import api as cases_api
+    from notifications import api as notifications_api
 
     class ApiDocsView(SpectacularSwaggerSplitView):
         """Swagger UI from local files, keeping the site's opener policy (no OAuth pop-ups)."""
@@ -452,6 +453,7 @@ def urlpatterns() -> list[URLPattern | URLResolver]:
     router.register("cases", cases_api.CaseViewSet, basename="case")
     router.register("releases", cases_api.ReleaseViewSet, basename="release")
     router.register("articles", cases_api.KnowledgeArticleViewSet, basename="article")
+    router.register("webhooks", notifications_api.WebhookSubscriptionViewSet, basename="webhook")
     return [
         path("me/", cases_api.MeView.as_view(), name="api-me"),
         path("schema/", SpectacularAPIView.as_view(), name="api-schema"),

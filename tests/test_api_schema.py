@@ -25,6 +25,12 @@ OPERATIONS = {
     ("/api/v1/articles/", "post"),
     ("/api/v1/articles/{slug}/", "get"),
     ("/api/v1/me/", "get"),
+    ("/api/v1/webhooks/", "get"),
+    ("/api/v1/webhooks/", "post"),
+    ("/api/v1/webhooks/{id}/", "get"),
+    ("/api/v1/webhooks/{id}/", "patch"),
+    ("/api/v1/webhooks/{id}/", "delete"),
+    ("/api/v1/webhooks/{id}/deliveries/", "get"),
 }
 
 
@@ -51,7 +57,7 @@ def test_every_operation_documents_its_errors_in_the_error_shape(schema: dict[st
                 expected.add("404")
             if path.endswith(("reclassify/", "{name}/")):
                 expected |= {"409", "412"}
-            if method == "patch":
+            if method == "patch" and path.startswith("/api/v1/cases/"):
                 expected.add("412")
             if method == "post" and path in ("/api/v1/cases/", "/api/v1/cases/{number}/comments/"):
                 expected.add("422")

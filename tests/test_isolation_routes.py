@@ -53,6 +53,19 @@ def admin_object_routes(model: str, ident: Callable[[World], Any]) -> dict[str, 
     }
 
 
+def foreign_webhook(w: World) -> int:
+    """Return the id of a webhook subscription for the other organization's cases."""
+    from notifications.models import WebhookSubscription
+
+    subscription, _ = WebhookSubscription.objects.get_or_create(
+        name="Foreign CRM",
+        url="https://crm.example.com/hook",
+        organization=w.foreign_case.organization,
+        defaults={"event_kinds": ["case.created"]},
+    )
+    return subscription.pk
+
+
 CHECKS: dict[str, Callable[[World], list[Check]]] = {
     # Portal
     "": lambda w: [("get", "/?q=Zyxwv", 200), ("get", "/?scope=all", 200)],
@@ -61,6 +74,10 @@ CHECKS: dict[str, Callable[[World], list[Check]]] = {
     "cases/<str:number>/reply/": lambda w: [("post", f"/cases/{w.foreign}/reply/", 404)],
     "cases/<str:number>/close/": lambda w: [("post", f"/cases/{w.foreign}/close/", 404)],
     "cases/<str:number>/reopen/": lambda w: [("post", f"/cases/{w.foreign}/reopen/", 404)],
+    "cases/<str:number>/follow/": lambda w: [
+        ("post", f"/cases/{w.foreign}/follow/", 404),
+    ],
+    "accounts/notifications/": lambda w: [("get", "/accounts/notifications/", 200)],
     "cases/<str:number>/attachments/<int:pk>/": lambda w: [
         ("get", f"/cases/{w.foreign}/attachments/{w.foreign_attachment.pk}/", 404),
         # Another organization's file, asked for through one's own case.
@@ -167,6 +184,19 @@ CHECKS: dict[str, Callable[[World], list[Check]]] = {
     ],
     "api/v1/^releases/(?P<version>[^/]+)/publish/$": lambda w: [
         ("post", f"/api/v1/releases/{w.draft_release.version}/publish/", 404)
+    ],
+    # Webhook subscriptions may name any organization: customers are told nothing of them.
+    "api/v1/^webhooks/$": lambda w: [
+        ("get", "/api/v1/webhooks/", 404),
+        ("post", "/api/v1/webhooks/", 404),
+    ],
+    "api/v1/^webhooks/(?P<pk>[^/.]+)/$": lambda w: [
+        ("get", f"/api/v1/webhooks/{foreign_webhook(w)}/", 404),
+        ("patch", f"/api/v1/webhooks/{foreign_webhook(w)}/", 404),
+        ("delete", f"/api/v1/webhooks/{foreign_webhook(w)}/", 404),
+    ],
+    "api/v1/^webhooks/(?P<pk>[^/.]+)/deliveries/$": lambda w: [
+        ("get", f"/api/v1/webhooks/{foreign_webhook(w)}/deliveries/", 404)
     ],
     # Email in: only the mail gateway, with its secret, may post here.
     "email/inbound/": lambda w: [("post", "/email/inbound/", 403)],
