@@ -57,8 +57,11 @@ class Endpoint:
 
 BOTH = (CUSTOMER, SUPPORT)
 ENDPOINTS: tuple[Endpoint, ...] = (
-    Endpoint("floor list", "GET", "/bench/floor/cases/", BOTH, "both", "floor"),
-    Endpoint("floor detail", "GET", "/bench/floor/cases/{pk}/", BOTH, "both", "floor"),
+    # The floor authenticates as the API does, with the token only: sent with the
+    # session cookie as well, it would also pay for the session and its user, which
+    # the two-factor middleware (accounts.otp) loads on every request that has one.
+    Endpoint("floor list", "GET", "/bench/floor/cases/", BOTH, "token", "floor"),
+    Endpoint("floor detail", "GET", "/bench/floor/cases/{pk}/", BOTH, "token", "floor"),
     Endpoint("api list", "GET", "/api/v1/cases/", BOTH, "token", "api", "list", 1.0),
     Endpoint(
         "api list status", "GET", "/api/v1/cases/?status={status}", BOTH, "token", "api",
