@@ -161,8 +161,9 @@ def identities(*, memory: bool = False) -> dict[str, Identity]:
             # In production a superuser without a second factor is sent to enrol
             # one (accounts.otp): every staff page would measure a redirect.
             raise RuntimeError(f"{email} must not be a superuser; reseed (--reseed).")
-        ApiToken.objects.filter(user=user, name="benchmark").delete()
-        _token, key = ApiToken.issue(user=user, name="benchmark")
+        # A token of this run only: deleting a shared "benchmark" token would
+        # turn the API requests of another run on the same database into 401s.
+        _token, key = ApiToken.issue(user=user, name=f"benchmark {os.getpid()}")
         # What Django's test client does in force_login: a real session row.
         session = store()
         session[SESSION_KEY] = str(user.pk)
