@@ -31,6 +31,8 @@ from bench.client import Connection, Make, Request, Response, Workers, load
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
 CUSTOMER, SUPPORT = "customer", "support"
+# Where the server's static files are collected (not the deployment's STATIC_ROOT).
+STATIC_ROOT = ROOT / "var" / "bench-static"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,8 +57,11 @@ class Endpoint:
 
 BOTH = (CUSTOMER, SUPPORT)
 ENDPOINTS: tuple[Endpoint, ...] = (
-    Endpoint("floor list", "GET", "/bench/floor/cases/", BOTH, "both", "floor"),
-    Endpoint("floor detail", "GET", "/bench/floor/cases/{pk}/", BOTH, "both", "floor"),
+    # The floor authenticates as the API does, with the token only: sent with the
+    # session cookie as well, it would also pay for the session and its user, which
+    # the two-factor middleware (accounts.otp) loads on every request that has one.
+    Endpoint("floor list", "GET", "/bench/floor/cases/", BOTH, "token", "floor"),
+    Endpoint("floor detail", "GET", "/bench/floor/cases/{pk}/", BOTH, "token", "floor"),
     Endpoint("api list", "GET", "/api/v1/cases/", BOTH, "token", "api", "list", 1.0),
     Endpoint(
         "api list status", "GET", "/api/v1/cases/?status={status}", BOTH, "token", "api",
@@ -123,9 +128,10 @@ class Identity:
     reporter: str
 
     def headers(self, auth: str, session_cookie: str) -> dict[str, str]:
-        headers = {"Accept": "application/json, text/html"}
+        # The API's documented scheme (accounts.authentication): `Bearer <token>`.
+        headers = {"Accept": "text/html" if auth == "session" else "application/json"}
         if auth in ("token", "both"):
-            headers["Authorization"] = f"Token {self.token}"
+            headers["Authorization"] = f"Bearer {self.token}"
         if auth in ("session", "both"):
             headers["Cookie"] = f"{session_cookie}={self.session}"
         return headers
@@ -151,8 +157,13 @@ def identities(*, memory: bool = False) -> dict[str, Identity]:
     customer = User.objects.get(email=CUSTOMER_EMAIL)
     for role, email in ((CUSTOMER, CUSTOMER_EMAIL), (SUPPORT, SUPPORT_EMAIL)):
         user = User.objects.get(email=email)
-        ApiToken.objects.filter(user=user, name="benchmark").delete()
-        _token, key = ApiToken.issue(user=user, name="benchmark")
+        if user.is_superuser:
+            # In production a superuser without a second factor is sent to enrol
+            # one (accounts.otp): every staff page would measure a redirect.
+            raise RuntimeError(f"{email} must not be a superuser; reseed (--reseed).")
+        # A token of this run only: deleting a shared "benchmark" token would
+        # turn the API requests of another run on the same database into 401s.
+        _token, key = ApiToken.issue(user=user, name=f"benchmark {os.getpid()}")
         # What Django's test client does in force_login: a real session row.
         session = store()
         session[SESSION_KEY] = str(user.pk)
@@ -247,9 +258,16 @@ def server(options: Options, port: int, secret: str) -> Iterator[subprocess.Pope
         CONN_MAX_AGE="600",
         LOG_LEVEL="ERROR",
         PYTHONPATH=str(ROOT),
+        # Production serves static files through WhiteNoise from a collected,
+        # hashed manifest: without it every page that links a static file is a 500.
+        STATIC_ROOT=str(STATIC_ROOT),
     )
+    collect = [sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"]
+    subprocess.run(collect, env=env, cwd=ROOT, check=True)
     command = [
         sys.executable, "-m", "gunicorn", "portal.wsgi:application",
+        # Our own config file, not the project's gunicorn.conf.py (see bench/gunicorn.conf.py).
+        "--config", str(ROOT / "bench" / "gunicorn.conf.py"),
         "--workers", str(options.workers), "--worker-class", "sync",
         "--bind", f"{HOST}:{port}", "--log-level", "warning", "--chdir", str(ROOT),
     ]  # fmt: skip

@@ -80,8 +80,9 @@ class CappedCountPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
-        # A sliced queryset counts through LIMIT: at most cap + 1 rows are read.
-        return self.object_list[: self.cap + 1].count()  # type: ignore[no-any-return,index,attr-defined]
+        # A sliced queryset counts through LIMIT: at most cap + 1 rows are read,
+        # in no order (kept, the list's ordering would sort every case first).
+        return self.object_list.order_by()[: self.cap + 1].count()  # type: ignore[no-any-return,index,attr-defined]
 
 
 class BulkOutcome:

@@ -36,7 +36,10 @@ AGE_BUCKETS: tuple[tuple[str, datetime.timedelta | None], ...] = (
 
 
 def waiting_on_us() -> Q:
-    """Return the condition of a case waiting on us: new or open, the customer spoke last."""
+    """Return the condition of a case waiting on us: new or open, the customer spoke last.
+
+    The staff list orders by it: migration cases/0004 indexes this exact expression.
+    """
     return Q(status__in=[Status.NEW, Status.OPEN], last_customer_message_at__isnull=False) & (
         Q(last_staff_message_at__isnull=True)
         | Q(last_customer_message_at__gt=F("last_staff_message_at"))

@@ -251,8 +251,12 @@ class CursorPagination(BasePagination):
             if field == "pk":
                 queryset = queryset.filter(**{f"pk__{op}": pk})
             else:
+                # The first condition is implied by the second; it is there for the
+                # index: PostgreSQL starts the scan at the cursor instead of reading
+                # (and filtering out) every row of the pages before it.
                 queryset = queryset.filter(
-                    Q(**{f"{field}__{op}": value}) | Q(**{field: value, f"pk__{op}": pk})
+                    Q(**{f"{field}__{op}e": value}),
+                    Q(**{f"{field}__{op}": value}) | Q(**{field: value, f"pk__{op}": pk}),
                 )
         rows = list(queryset[: size + 1])
         self.next_cursor: str | None = None
