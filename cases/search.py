@@ -37,13 +37,18 @@ def search_cases(cases: CaseQuerySet, text: str) -> CaseQuerySet:
         return cases
     if _uses_postgres():
         query = SearchQuery(text, config=CONFIG, search_type="websearch")
+        # Both sides are limited to the cases searched (a customer's organization),
+        # so a common word does not gather matches from every organization first.
+        searched = cases.order_by().values("pk")
         in_comments = (
-            Comment.objects.filter(is_public=True)
+            Comment.objects.filter(is_public=True, case__in=searched)
             .alias(document=comment_vector())
             .filter(document=query)
             .values("case_id")
         )
-        in_cases = Case.objects.alias(document=case_vector()).filter(document=query).values("pk")
+        in_cases = (
+            cases.order_by().alias(document=case_vector()).filter(document=query).values("pk")
+        )
         # One set of ids from both indexes: an OR of the two conditions would
         # make PostgreSQL scan every visible case instead.
         return cases.filter(pk__in=in_cases.union(in_comments))
