@@ -13,7 +13,7 @@ from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.db import connection
 from django.db.models import Q
 
-from cases.models import Case, CaseQuerySet, Comment, KnowledgeArticle, KnowledgeArticleQuerySet
+from cases.models import CaseQuerySet, Comment, KnowledgeArticle, KnowledgeArticleQuerySet
 
 CONFIG = "english"
 
