@@ -486,7 +486,7 @@ class CaseViewSet(ThrottledFirst, viewsets.GenericViewSet[Case]):
     @action(
         detail=True,
         methods=["get"],
-        url_path=r"attachments/(?P<attachment_id>[0-9]+)",
+        url_path=r"attachments/(?P<attachment_id>[0-9]{1,18})",
         url_name="attachment",
         filter_backends=[],
         renderer_classes=[renderers.JSONRenderer, DownloadRenderer],

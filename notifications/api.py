@@ -48,6 +48,8 @@ class WebhookSubscriptionViewSet(ThrottledFirst, viewsets.GenericViewSet[Webhook
     pagination_class = CursorPagination
     parser_classes = [JSONParser]
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    # Ids are whole numbers that fit the column; anything else is the API's JSON 404.
+    lookup_value_regex = "[0-9]{1,18}"
     # Read by portal.api.CasebookAutoSchema: customers get 404 on the collection too.
     error_statuses = {"list": (404,), "create": (404,)}
 

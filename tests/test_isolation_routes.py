@@ -149,7 +149,7 @@ CHECKS: dict[str, Callable[[World], list[Check]]] = {
         ("get", f"/api/v1/cases/{w.foreign}/", 404),
         ("patch", f"/api/v1/cases/{w.foreign}/", 404),
     ],
-    "api/v1/^cases/(?P<number>[^/]+)/attachments/(?P<attachment_id>[0-9]+)/$": lambda w: [
+    "api/v1/^cases/(?P<number>[^/]+)/attachments/(?P<attachment_id>[0-9]{1,18})/$": lambda w: [
         ("get", f"/api/v1/cases/{w.foreign}/attachments/{w.foreign_attachment.pk}/", 404),
         (
             "get",
@@ -190,12 +190,12 @@ CHECKS: dict[str, Callable[[World], list[Check]]] = {
         ("get", "/api/v1/webhooks/", 404),
         ("post", "/api/v1/webhooks/", 404),
     ],
-    "api/v1/^webhooks/(?P<pk>[^/.]+)/$": lambda w: [
+    "api/v1/^webhooks/(?P<pk>[0-9]{1,18})/$": lambda w: [
         ("get", f"/api/v1/webhooks/{foreign_webhook(w)}/", 404),
         ("patch", f"/api/v1/webhooks/{foreign_webhook(w)}/", 404),
         ("delete", f"/api/v1/webhooks/{foreign_webhook(w)}/", 404),
     ],
-    "api/v1/^webhooks/(?P<pk>[^/.]+)/deliveries/$": lambda w: [
+    "api/v1/^webhooks/(?P<pk>[0-9]{1,18})/deliveries/$": lambda w: [
         ("get", f"/api/v1/webhooks/{foreign_webhook(w)}/deliveries/", 404)
     ],
     # Email in: only the mail gateway, with its secret, may post here.

@@ -1,0 +1,28 @@
+"""Identifiers that are not ids (too large, not numbers) are a 404, never a 500."""
+
+import pytest
+from django.test import Client
+
+from accounts.models import User
+from cases.models import Case
+
+HUGE = "9" * 30
+
+
+@pytest.mark.parametrize("who", ["customer", "support"])
+def test_identifiers_too_large_for_the_database_are_not_found(
+    client: Client, case: Case, who: str, request: pytest.FixtureRequest
+) -> None:
+    user: User = case.reporter if who == "customer" else request.getfixturevalue("support")
+    client.force_login(user)
+    paths = [
+        f"/cases/{case.number}/attachments/{HUGE}/",
+        f"/cases/CASE-{HUGE}/",
+        f"/api/v1/cases/{case.number}/attachments/{HUGE}/",
+        f"/api/v1/cases/CASE-{HUGE}/",
+        f"/api/v1/webhooks/{HUGE}/",
+        "/api/v1/webhooks/true/",
+        "/api/v1/webhooks/o/deliveries/",
+    ]
+    for path in paths:
+        assert client.get(path).status_code == 404, path
