@@ -466,5 +466,6 @@ def urlpatterns() -> list[URLPattern | URLResolver]:
         path("docs/", ApiDocsView.as_view(url_name="api-schema"), name="api-docs"),
         path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
         path("", include(router.urls)),
-        re_path(r"^.*$", ApiNotFoundView.as_view()),
+        # Any path under the API, newlines included, gets the API's JSON 404.
+        re_path(r"^[\s\S]*$", ApiNotFoundView.as_view()),
     ]

@@ -26,3 +26,13 @@ def test_identifiers_too_large_for_the_database_are_not_found(
     ]
     for path in paths:
         assert client.get(path).status_code == 404, path
+
+
+def test_any_path_under_the_api_is_a_json_404_even_with_a_newline(
+    client: Client, support: User
+) -> None:
+    client.force_login(support)
+    response = client.get("/api/v1/webhooks/%0A/deliveries/")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["code"] == "not_found"

@@ -139,7 +139,7 @@ CHECKS: dict[str, Callable[[World], list[Check]]] = {
     "admin/(?P<url>.*)$": lambda w: [("get", f"/admin/cases/comment/{w.foreign_case.pk}/", ADMIN)],
     # REST API
     "api/v1/": lambda w: [("get", "/api/v1/", 200)],
-    "api/v1/^.*$": lambda w: [("get", f"/api/v1/nothing/{w.foreign}/", 404)],
+    "api/v1/^[\\s\\S]*$": lambda w: [("get", f"/api/v1/nothing/{w.foreign}/", 404)],
     "api/v1/me/": lambda w: [("get", "/api/v1/me/", 200)],
     "api/v1/^cases/$": lambda w: [
         ("get", "/api/v1/cases/?q=Zyxwv", 200),
