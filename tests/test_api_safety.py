@@ -1,18 +1,17 @@
 """Safe retries and races over the API: Idempotency-Key, ETag and If-Match, throttling."""
 
 import itertools
-import threading
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
 from rest_framework.test import APIClient
 
 from accounts.models import IdempotencyKey, User
 from cases.models import Attachment, Case, CaseEvent, Comment, EventKind
 from tests import factories
+from tests.races import race
 from tests.test_api_cases import assert_error, url
 
 ClientFor = Callable[[User | None], APIClient]
@@ -198,28 +197,6 @@ def test_too_many_anonymous_requests_per_address_is_429(
 
 
 # Races (PostgreSQL) --------------------------------------------------------
-
-
-def race(*jobs: Callable[[], Any]) -> list[Any]:
-    """Run each job in its own thread, released at the same moment; return what each returned."""
-    barrier = threading.Barrier(len(jobs))
-    results: list[Any] = [None] * len(jobs)
-
-    def run(index: int, job: Callable[[], Any]) -> None:
-        try:
-            barrier.wait()
-            results[index] = job()
-        except Exception as error:
-            results[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, job)) for i, job in enumerate(jobs)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 @pytest.mark.postgres

@@ -1,41 +1,17 @@
 """Races between people acting on the same case at the same moment (PostgreSQL only)."""
 
 import itertools
-import threading
-from typing import Any
 
 import pytest
-from django.db import connection
 
 from accounts.models import User
 from cases import services
 from cases.exceptions import TransitionNotAllowed
 from cases.models import Case, CaseEvent
 from tests import factories
+from tests.races import race
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def race(*jobs: Any) -> list[Any]:
-    """Run each job in its own thread, released at the same moment; return results or errors."""
-    barrier = threading.Barrier(len(jobs))
-    results: list[Any] = [None] * len(jobs)
-
-    def run(index: int, job: Any) -> None:
-        try:
-            barrier.wait()
-            results[index] = job()
-        except Exception as error:
-            results[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, job)) for i, job in enumerate(jobs)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 def test_two_reclassifications_at_once_are_serialised(customer: User, support: User) -> None:
