@@ -6,9 +6,7 @@ The machine has no outside network, so Chromium is launched from
 Screenshots go to test-artifacts/screenshots/ (ignored by git).
 """
 
-import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,29 +15,15 @@ from django.contrib.auth.models import Group, Permission
 from playwright.sync_api import Browser, Page, ViewportSize, sync_playwright
 
 from accounts.roles import ROLE_PERMISSIONS
+from tests.browser.chromium import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, require_chromium
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 DESKTOP: ViewportSize = {"width": 1280, "height": 900}
 PHONE: ViewportSize = {"width": 390, "height": 844}
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        message = f"{CHROMIUM} is missing: apt-get install chromium"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+    require_chromium()
     # Playwright's sync API keeps an event loop running in this thread, which
     # Django would take for async code; the tests' ORM calls are plain sync.
     with pytest.MonkeyPatch.context() as patch:

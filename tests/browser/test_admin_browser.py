@@ -6,10 +6,8 @@ reclassifies it, schedules its fix into a release and publishes the release.
 Screenshots go to test-artifacts/screenshots/.
 """
 
-import os
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,18 +17,7 @@ from accounts.models import User
 from cases import services
 from cases.models import Case, CaseEvent, CaseType, Resolution, Status
 from tests import factories
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+from tests.browser.chromium import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, require_chromium
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -39,14 +26,13 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def page(live_server: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     # Depends on live_server so that the browser closes before the server stops.
     sync_api = pytest.importorskip("playwright.sync_api")
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"needs Chromium at {CHROMIUM} (apt-get install chromium)")
+    require_chromium()
     # Playwright's sync API runs an event loop in this thread; the test's own ORM
     # calls are still synchronous, so let Django allow them.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         context = browser.new_context(viewport={"width": 1440, "height": 900})
         context.set_default_timeout(10_000)
         yield context.new_page()
