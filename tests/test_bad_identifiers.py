@@ -36,3 +36,17 @@ def test_any_path_under_the_api_is_a_json_404_even_with_a_newline(
     assert response.status_code == 404
     assert response["Content-Type"] == "application/json"
     assert response.json()["code"] == "not_found"
+
+
+def test_admin_pages_answer_bad_ids_without_a_server_error(client: Client, support: User) -> None:
+    client.force_login(support)
+    case_pages = ["change/", "reclassify/bug/", "transition/acknowledge/", "comment/", "assign/"]
+    paths = [f"/admin/cases/case/{HUGE}/{page}" for page in case_pages] + [
+        "/admin/cases/case/abc/reclassify/bug/",
+        f"/admin/cases/case/1/attachment/{HUGE}/",
+        f"/admin/cases/release/{HUGE}/publish/",
+    ]
+    for path in paths:
+        for method in ("get", "post"):
+            # The admin answers a missing object with 404 or a redirect to its list.
+            assert getattr(client, method)(path).status_code in (302, 404), (method, path)
