@@ -167,7 +167,7 @@ def identities(*, memory: bool = False) -> dict[str, Identity]:
         # What Django's test client does in force_login: a real session row.
         session = store()
         session[SESSION_KEY] = str(user.pk)
-        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        session[BACKEND_SESSION_KEY] = "accounts.backends.PermissionBackend"
         session[HASH_SESSION_KEY] = user.get_session_auth_hash()
         session.create()
         visible = Case.objects.visible_to(user)

@@ -297,7 +297,7 @@ class _Writer:
         "id, type, status, subject, description, severity, product_version, organization_id, "
         "reporter_id, assignee_id, channel, target_release_id, resolution, knowledge_article_id, "
         "external_id, created_at, updated_at, resolved_at, last_customer_message_at, "
-        "last_staff_message_at, version"
+        "last_staff_message_at, version, comment_count, public_comment_count"
     )
     COMMENT_COLUMNS = "id, case_id, author_id, body, is_public, created_at"
     EVENT_COLUMNS = (
@@ -592,7 +592,8 @@ def _generate(
             f"{reporter}\t{staff if h.assigned else N}\t{p.channel}\t{release_id or N}\t"
             f"{h.resolution}\t{article_ids[h.article] if h.article else N}\t{N}\t"
             f"{ts(created)}\t{ts(updated)}\t{resolved_at}\t"
-            f"{ts(anchors[h.last_customer[0]] + h.last_customer[1])}\t{last_staff}\t{h.version}\n"
+            f"{ts(anchors[h.last_customer[0]] + h.last_customer[1])}\t{last_staff}\t{h.version}\t"
+            f"{len(h.comments)}\t{sum(1 for c in h.comments if c[3])}\n"
         )
         if case_id % batch == 0:
             writer.flush()

@@ -16,8 +16,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
-from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import QuerySet
 from django.http import FileResponse, Http404
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
@@ -223,25 +222,20 @@ class CaseViewSet(ThrottledFirst, viewsets.GenericViewSet[Case]):
     }
 
     def get_queryset(self) -> CaseQuerySet:
-        user = _user(self.request)
-        comments = Comment.objects.filter(case=OuterRef("pk"))
-        if not user.is_staff:
-            comments = comments.filter(is_public=True)
-        count = comments.order_by().values("case").annotate(n=Count("pk")).values("n")
-        return (
-            Case.objects.visible_to(user)
-            .select_related(
-                "organization", "reporter", "assignee", "target_release", "knowledge_article"
-            )
-            .annotate(comment_count=Coalesce(Subquery(count, output_field=IntegerField()), 0))
+        return Case.objects.visible_to(_user(self.request)).select_related(
+            "organization", "reporter", "assignee", "target_release", "knowledge_article"
         )
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        # Staff count internal notes among a case's comments.
+        return {**super().get_serializer_context(), "staff": _user(self.request).is_staff}
 
     def get_case(self) -> Case:
         """Return the case named in the URL among those this user may see, or 404."""
-        case = self.get_queryset().by_number(self.kwargs["number"]).first()
-        if case is None:
-            raise Http404("No such case.")
-        return case
+        try:
+            return self.get_queryset().by_number(self.kwargs["number"]).get()
+        except Case.DoesNotExist:
+            raise Http404("No such case.") from None
 
     def case_response(self, case: Case, status_code: int = status.HTTP_200_OK) -> Response:
         fresh = self.get_queryset().get(pk=case.pk)
@@ -252,7 +246,8 @@ class CaseViewSet(ThrottledFirst, viewsets.GenericViewSet[Case]):
     def list(self, request: Request) -> Response:
         queryset = self.filter_queryset(self.get_queryset())
         page = paginate(self, queryset)
-        return self.get_paginated_response(CaseSerializer(page, many=True).data)
+        context = self.get_serializer_context()
+        return self.get_paginated_response(CaseSerializer(page, many=True, context=context).data)
 
     @extend_schema(
         summary="File a case",

@@ -170,11 +170,13 @@ class CaseQuerySet(models.QuerySet["Case"]):
         """Return the cases `user` may see: all for staff, their organization's for a customer."""
         if not user.is_authenticated or not user.is_active:
             return self.none()
+        # A customer sees their organization's cases, whatever permissions they
+        # were given; deciding it needs no query.
+        if user.organization_id is not None:
+            return self.filter(organization_id=user.organization_id)
         if user.has_perm("cases.view_all_cases"):
             return self
-        if user.organization_id is None:
-            return self.none()
-        return self.filter(organization_id=user.organization_id)
+        return self.none()
 
     def by_number(self, number: str) -> "CaseQuerySet":
         """Filter to the case numbered `number` (``CASE-000123``); empty if malformed."""
@@ -246,6 +248,10 @@ class Case(models.Model):
     # message newer than support's last answer.
     last_customer_message_at = models.DateTimeField(null=True, blank=True)
     last_staff_message_at = models.DateTimeField(null=True, blank=True)
+    # Kept by services.add_comment under the case's lock, so that no list has
+    # to count comments: every comment, and the public ones a customer sees.
+    comment_count = models.PositiveIntegerField(default=0, editable=False)
+    public_comment_count = models.PositiveIntegerField(default=0, editable=False)
     # Bumped by every change made through the services; a client that read
     # version N may only change the case while it is still at N.
     version = models.PositiveIntegerField(default=1)

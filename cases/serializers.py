@@ -13,6 +13,7 @@ from accounts.models import User
 from accounts.roles import role_of
 from cases.models import (
     Attachment,
+    Case,
     CaseType,
     Channel,
     EventKind,
@@ -91,6 +92,52 @@ class CaseSerializer(serializers.Serializer[Any]):
     version = serializers.IntegerField(
         read_only=True, help_text="Bumped by every change; the ETag carries it."
     )
+
+    def to_representation(self, case: Case) -> dict[str, Any]:
+        """
+        Return the fields declared above, written out.
+
+        This is the API's hottest path (every case of every list). Going through
+        the declared fields would copy and bind 22 field objects per serializer
+        and look up each attribute through them; the output is the same, which
+        tests/test_api_cases.py checks against DRF's own rendering.
+        """
+        # Staff see internal notes too; everyone else counts the public comments.
+        staff = self.context.get("staff", False)
+        assignee = case.assignee
+        release = case.target_release
+        article = case.knowledge_article
+        organization = case.organization
+        reporter = case.reporter
+        return {
+            "number": case.number,
+            "type": case.type,
+            "status": case.status,
+            "subject": case.subject,
+            "description": case.description,
+            "severity": case.severity,
+            "product_version": case.product_version,
+            "channel": case.channel,
+            "organization": {"slug": organization.slug, "name": organization.name},
+            "reporter": {"email": reporter.email, "name": reporter.name},
+            "assignee": None
+            if assignee is None
+            else {"email": assignee.email, "name": assignee.name},
+            "target_release": None if release is None else release.version,
+            "resolution": case.resolution,
+            "knowledge_article": None if article is None else article.slug,
+            "external_id": case.external_id,
+            "comment_count": case.comment_count if staff else case.public_comment_count,
+            "created_at": _datetime(case.created_at),
+            "updated_at": _datetime(case.updated_at),
+            "resolved_at": None if case.resolved_at is None else _datetime(case.resolved_at),
+            "version": case.version,
+        }
+
+
+# DRF's own formatting of a datetime (ISO 8601 in the current time zone), for
+# the representations written out by hand.
+_datetime = serializers.DateTimeField().to_representation
 
 
 class AttachmentSerializer(serializers.Serializer[Any]):

@@ -289,6 +289,9 @@ def add_comment(
         for upload in checked:
             _store_attachment(case, upload, by=by, at=at, comment=comment)
         _record(case, at=at, by=by, kind=EventKind.COMMENTED, comment=comment, is_public=public)
+        case.comment_count += 1
+        if public:
+            case.public_comment_count += 1
         if public and by.is_customer:
             case.last_customer_message_at = at
             if case.status == Status.WAITING_ON_CUSTOMER:

@@ -20,7 +20,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, F, Q
+from django.db.models import F
 from django.utils import timezone
 
 from cases.models import Case, CaseEvent, EventKind
@@ -37,13 +37,9 @@ def case_payload(case: Case) -> dict[str, Any]:
     """Return `case` as the REST API shows it (counting public comments only)."""
     from cases.serializers import CaseSerializer
 
-    shown = (
-        Case.objects.select_related(
-            "organization", "reporter", "assignee", "target_release", "knowledge_article"
-        )
-        .annotate(comment_count=Count("comments", filter=Q(comments__is_public=True)))
-        .get(pk=case.pk)
-    )
+    shown = Case.objects.select_related(
+        "organization", "reporter", "assignee", "target_release", "knowledge_article"
+    ).get(pk=case.pk)
     return dict(CaseSerializer(shown).data)
 
 

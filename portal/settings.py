@@ -103,6 +103,25 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         {"timeout": 20, "transaction_mode": "IMMEDIATE"}
     )
 
+
+def _postgres_planner(database: Any) -> None:
+    """
+    Let PostgreSQL take a query's joins in the order Django writes them.
+
+    Django writes a query's joins from its model outwards, along the foreign
+    keys of ``select_related``: the order a list of cases wants. Searching for
+    a better order among six tables (a case, its organization, reporter,
+    assignee, release and article) took PostgreSQL 2 to 10 ms of planning per
+    request, for a query that runs in 0.3 ms; with the written order it plans
+    in 0.3 ms. Each join still chooses its method and which side leads.
+    """
+    if database["ENGINE"] == "django.db.backends.postgresql":
+        options = database.setdefault("OPTIONS", {})
+        options["options"] = f"{options.get('options', '')} -c join_collapse_limit=1".strip()
+
+
+_postgres_planner(DATABASES["default"])
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 
@@ -410,6 +429,7 @@ if os.environ.get("DATABASE_REPLICA_URL"):
         conn_max_age=int(os.environ.get("CONN_MAX_AGE", "0")),
     )
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    _postgres_planner(DATABASES["replica"])
 DATABASE_ROUTERS = ["portal.routers.ReplicaRouter"]
 # URL names (namespace:name) whose GET requests read cases from the replica.
 CASEBOOK_REPLICA_VIEWS = _env_list("CASEBOOK_REPLICA_VIEWS") or [
@@ -423,7 +443,8 @@ CASEBOOK_REPLICA_VIEWS = _env_list("CASEBOOK_REPLICA_VIEWS") or [
 # address, each with its own limit, and locks for a cool-off time.
 AUTHENTICATION_BACKENDS = [
     "portal.signin.SignInLimitBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # ModelBackend, with a user's permissions read in one query instead of two.
+    "accounts.backends.PermissionBackend",
 ]
 AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]

@@ -5,10 +5,13 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
+from rest_framework import serializers
 from rest_framework.test import APIClient
 
 from accounts.models import ApiToken, User
+from cases import services
 from cases.models import Case, CaseEvent, CaseType, Channel, EventKind, Status
+from cases.serializers import CaseSerializer
 from tests import factories
 
 ClientFor = Callable[[User | None], APIClient]
@@ -511,3 +514,42 @@ def test_token_added_in_the_admin_is_issued_and_shown_once(customer: User) -> No
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
     assert client.get("/api/v1/me/").json()["email"] == customer.email
+
+
+# The representation ----------------------------------------------------------
+
+
+def test_a_case_is_shown_with_exactly_the_declared_fields(
+    case: Case, customer: User, support: User
+) -> None:
+    release = factories.ReleaseFactory.create()
+    services.assign_case(case=case, by=support, assignee=support)
+    services.reclassify_case(case=case, by=support, to=CaseType.BUG, reason="A defect.")
+    services.transition_case(case=case, by=support, name="acknowledge")
+    services.transition_case(case=case, by=support, name="escalate")
+    services.transition_case(case=case, by=support, name="schedule_fix", release=release)
+    services.add_comment(case=case, by=customer, body="Still broken.")
+    services.add_comment(case=case, by=support, body="Looking.", public=False)
+    shown = Case.objects.select_related(
+        "organization", "reporter", "assignee", "target_release", "knowledge_article"
+    ).get(pk=case.pk)
+
+    # DRF's own rendering of the declared fields, which the schema documents.
+    declared = serializers.Serializer.to_representation(CaseSerializer(), shown)
+    assert CaseSerializer(shown, context={"staff": True}).data == declared
+    assert declared["comment_count"] == 2
+    assert declared["target_release"] == release.version
+    assert CaseSerializer(shown).data == {**declared, "comment_count": 1}
+
+
+def test_the_comment_count_is_what_the_user_may_read(
+    api_client: ClientFor, case: Case, customer: User, support: User
+) -> None:
+    services.add_comment(case=case, by=customer, body="Hello.")
+    services.add_comment(case=case, by=support, body="Internal.", public=False)
+    services.add_comment(case=case, by=support, body="Answer.")
+
+    for user, expected in ((customer, 2), (support, 3)):
+        client = api_client(user)
+        assert client.get(url(case)).json()["comment_count"] == expected
+        assert client.get("/api/v1/cases/").json()["results"][0]["comment_count"] == expected

@@ -194,9 +194,8 @@ def test_list_runs_a_fixed_number_of_queries(
         for j in range(comments):
             services.add_comment(case=case, by=customer, body=f"comment {j}")
 
-    # session, user, the user's and the groups' permissions, the user's
-    # organization (page header), count, page
-    with django_assert_num_queries(7):
+    # session, user, the user's organization (page header), count, page
+    with django_assert_num_queries(5):
         response = customer_client.get("/", {"per_page": per_page})
 
     assert len(response.context["cases"]) == min(cases, per_page)
@@ -372,9 +371,9 @@ def test_case_page_runs_a_fixed_number_of_queries(
     if reclassify:
         services.reclassify_case(case=case, by=support, to=CaseType.BUG, reason="A defect.")
 
-    # session, user, case, permissions (2), events, the case's files, the
+    # session, user, case, permissions, events, the case's files, the
     # user's organization (page header)
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(7):
         response = customer_client.get(detail_url(case))
 
     assert response.status_code == 200
