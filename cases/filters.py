@@ -1,6 +1,11 @@
 """Filters of the API's case list."""
 
+from typing import Any
+
+from django.db.models import QuerySet
 from django_filters import rest_framework as filters
+from django_filters.rest_framework import DjangoFilterBackend
+from rest_framework.request import Request
 
 from cases.models import CaseQuerySet, CaseType, Channel, Severity, Status
 from cases.search import search_cases
@@ -32,3 +37,17 @@ class CaseFilter(filters.FilterSet):
 
     def filter_q(self, queryset: CaseQuerySet, name: str, value: str) -> CaseQuerySet:
         return search_cases(queryset, value)
+
+
+class CaseFilterBackend(DjangoFilterBackend):
+    """django-filter's backend, which builds no filter form for a request that names no filter."""
+
+    def filter_queryset(
+        self, request: Request, queryset: QuerySet[Any], view: Any
+    ) -> QuerySet[Any]:
+        filterset_class = self.get_filterset_class(view, queryset)
+        if filterset_class is not None and not any(
+            name in request.query_params for name in filterset_class.base_filters
+        ):
+            return queryset
+        return super().filter_queryset(request, queryset, view)

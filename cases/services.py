@@ -17,7 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import F
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
@@ -70,10 +70,23 @@ def _now(at: datetime.datetime | None) -> datetime.datetime:
 
 
 def _lock(case: Case, expected_version: int | None = None) -> Case:
-    """Return a fresh copy of `case` with its row locked until the transaction ends."""
+    """
+    Return a fresh copy of `case` with its row locked until the transaction ends.
+
+    The related rows already read with `case` (its organization, reporter, ...)
+    come along while the fresh row still points at them, so that the emails
+    and the answer of the change do not read them again.
+    """
     locked = Case.objects.select_for_update().get(pk=case.pk)
     if expected_version is not None and locked.version != expected_version:
         raise StaleCase(expected=expected_version, actual=locked.version)
+    for field in Case._meta.concrete_fields:
+        if (
+            isinstance(field, models.ForeignKey)
+            and field.is_cached(case)
+            and getattr(case, field.attname) == getattr(locked, field.attname)
+        ):
+            field.set_cached_value(locked, field.get_cached_value(case))
     return locked
 
 
