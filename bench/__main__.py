@@ -95,8 +95,8 @@ def ensure_database(url: str) -> None:
         admin.close()
 
 
-def seeded(cases: int) -> dict[str, Any] | None:
-    """Return what was seeded in this database, if it was `cases` cases."""
+def seed_table() -> None:
+    """Create the table that records what was seeded, if it is not there yet."""
     from django.db import connection
 
     with connection.cursor() as cursor:
@@ -104,6 +104,14 @@ def seeded(cases: int) -> dict[str, Any] | None:
             "CREATE TABLE IF NOT EXISTS bench_seed "
             "(cases integer, comments integer, events integer, seconds real, at timestamptz)"
         )
+
+
+def seeded(cases: int) -> dict[str, Any] | None:
+    """Return what was seeded in this database, if it was `cases` cases."""
+    from django.db import connection
+
+    seed_table()
+    with connection.cursor() as cursor:
         cursor.execute("SELECT cases, comments, events, seconds, at FROM bench_seed")
         row = cursor.fetchone()
     if row is None or row[0] != cases:
@@ -148,6 +156,7 @@ def main(argv: list[str]) -> int:
         print(f"Seeding {options.cases:,} cases into {name}...", flush=True)
         result = seed(cases=options.cases, log=lambda line: print(f"  {line}", flush=True))
         info = dataclasses.asdict(result)
+        seed_table()
         with connection.cursor() as cursor:
             cursor.execute("TRUNCATE bench_seed")
             cursor.execute(
