@@ -7,6 +7,7 @@ from rest_framework.authentication import BaseAuthentication, get_authorization_
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 
+from accounts.backends import PERMISSION_CODES, remember_permissions, with_permissions
 from accounts.models import ApiToken, User
 
 # Writing last_used_at on every request would turn each read into a write;
@@ -32,14 +33,17 @@ class ApiTokenAuthentication(BaseAuthentication):
         return self.authenticate_key(key)
 
     def authenticate_key(self, key: str) -> tuple[User, ApiToken]:
+        # The token, its user, their organization and their permissions, in one query.
+        tokens = ApiToken.objects.select_related("user", "user__organization")
         token = (
-            ApiToken.objects.select_related("user", "user__organization")
+            with_permissions(tokens, f'"{ApiToken._meta.db_table}"."user_id"')
             .filter(key_hash=ApiToken.hash_key(key))
             .first()
         )
         if token is None or not token.is_active or not token.user.is_active:
             # One message for unknown, revoked and disabled: it confirms nothing.
             raise AuthenticationFailed("This token is not valid.")
+        remember_permissions(token.user, getattr(token, PERMISSION_CODES))
         now = timezone.now()
         if token.last_used_at is None or now - token.last_used_at >= LAST_USED_PRECISION:
             ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)

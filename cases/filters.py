@@ -1,9 +1,12 @@
 """Filters of the API's case list."""
 
-from typing import Any
+import functools
+from typing import Any, cast
 
 from django.db.models import QuerySet
 from django_filters import rest_framework as filters
+from django_filters import utils
+from django_filters.filterset import FilterSet
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework.request import Request
 
@@ -40,14 +43,36 @@ class CaseFilter(filters.FilterSet):
 
 
 class CaseFilterBackend(DjangoFilterBackend):
-    """django-filter's backend, which builds no filter form for a request that names no filter."""
+    """
+    django-filter's backend, building only the filters a request names.
+
+    A FilterSet deep-copies every filter it declares, and its form builds a
+    field for each, on every request; a list asked for by status needs one.
+    A request that names no filter builds no filter set at all.
+    """
 
     def filter_queryset(
         self, request: Request, queryset: QuerySet[Any], view: Any
     ) -> QuerySet[Any]:
         filterset_class = self.get_filterset_class(view, queryset)
-        if filterset_class is not None and not any(
-            name in request.query_params for name in filterset_class.base_filters
-        ):
+        if filterset_class is None:
             return queryset
-        return super().filter_queryset(request, queryset, view)
+        names = tuple(name for name in filterset_class.base_filters if name in request.query_params)
+        if not names:
+            return queryset
+        filterset = _only(filterset_class, names, cast(Any, queryset.model))(
+            **self.get_filterset_kwargs(request, queryset, view)
+        )
+        if not filterset.is_valid():
+            raise utils.translate_validation(filterset.errors)
+        return filterset.qs  # type: ignore[no-any-return]
+
+
+@functools.cache
+def _only(filterset_class: type[FilterSet], names: tuple[str, ...], model: Any) -> type[FilterSet]:
+    """Return `filterset_class` with only the filters `names`, and its form class built once."""
+    filters = {name: filterset_class.base_filters[name] for name in names}
+    subclass: Any = type(filterset_class.__name__, (filterset_class,), {"base_filters": filters})
+    form_class = subclass(queryset=model._default_manager.none()).get_form_class()
+    subclass.get_form_class = lambda self: form_class
+    return subclass  # type: ignore[no-any-return]

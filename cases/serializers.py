@@ -12,6 +12,7 @@ from rest_framework import serializers
 from accounts.models import User
 from accounts.roles import role_of
 from cases.models import (
+    NUMBER_PREFIX,
     Attachment,
     Case,
     CaseType,
@@ -95,22 +96,19 @@ class CaseSerializer(serializers.Serializer[Any]):
 
     def to_representation(self, case: Case) -> dict[str, Any]:
         """
-        Return the fields declared above, written out.
+        Return the fields declared above, written out (see `case_representation`).
 
-        This is the API's hottest path (every case of every list). Going through
-        the declared fields would copy and bind 22 field objects per serializer
-        and look up each attribute through them; the output is the same, which
-        tests/test_api_cases.py checks against DRF's own rendering.
+        Going through the declared fields would copy and bind 22 field objects
+        per serializer and look up each attribute through them; the output is
+        the same, which tests/test_api_cases.py checks against DRF's own rendering.
         """
-        # Staff see internal notes too; everyone else counts the public comments.
-        staff = self.context.get("staff", False)
         assignee = case.assignee
         release = case.target_release
         article = case.knowledge_article
         organization = case.organization
         reporter = case.reporter
-        return {
-            "number": case.number,
+        row = {
+            "id": case.pk,
             "type": case.type,
             "status": case.status,
             "subject": case.subject,
@@ -118,21 +116,91 @@ class CaseSerializer(serializers.Serializer[Any]):
             "severity": case.severity,
             "product_version": case.product_version,
             "channel": case.channel,
-            "organization": {"slug": organization.slug, "name": organization.name},
-            "reporter": {"email": reporter.email, "name": reporter.name},
-            "assignee": None
-            if assignee is None
-            else {"email": assignee.email, "name": assignee.name},
-            "target_release": None if release is None else release.version,
+            "organization__slug": organization.slug,
+            "organization__name": organization.name,
+            "reporter__email": reporter.email,
+            "reporter__name": reporter.name,
+            "assignee_id": case.assignee_id,
+            "assignee__email": None if assignee is None else assignee.email,
+            "assignee__name": None if assignee is None else assignee.name,
+            "target_release__version": None if release is None else release.version,
             "resolution": case.resolution,
-            "knowledge_article": None if article is None else article.slug,
+            "knowledge_article__slug": None if article is None else article.slug,
             "external_id": case.external_id,
-            "comment_count": case.comment_count if staff else case.public_comment_count,
-            "created_at": _datetime(case.created_at),
-            "updated_at": _datetime(case.updated_at),
-            "resolved_at": None if case.resolved_at is None else _datetime(case.resolved_at),
+            "comment_count": case.comment_count,
+            "public_comment_count": case.public_comment_count,
+            "created_at": case.created_at,
+            "updated_at": case.updated_at,
+            "resolved_at": case.resolved_at,
             "version": case.version,
         }
+        return case_representation(row, staff=self.context.get("staff", False))
+
+
+# The columns a case's representation reads: what a list asks of values().
+CASE_VALUES = (
+    "id",
+    "type",
+    "status",
+    "subject",
+    "description",
+    "severity",
+    "product_version",
+    "channel",
+    "organization__slug",
+    "organization__name",
+    "reporter__email",
+    "reporter__name",
+    "assignee_id",
+    "assignee__email",
+    "assignee__name",
+    "target_release__version",
+    "resolution",
+    "knowledge_article__slug",
+    "external_id",
+    "comment_count",
+    "public_comment_count",
+    "created_at",
+    "updated_at",
+    "resolved_at",
+    "version",
+)
+
+
+def case_representation(row: dict[str, Any], *, staff: bool) -> dict[str, Any]:
+    """
+    Return a case as `CaseSerializer` shows it, from its `CASE_VALUES` columns.
+
+    This is the API's hottest path (every case of every list): a list reads
+    its page with ``values(*CASE_VALUES)`` and builds no model instance for a
+    case or the five rows it embeds. Staff count internal notes among the
+    comments; everyone else counts the public ones.
+    """
+    resolved_at = row["resolved_at"]
+    return {
+        "number": f"{NUMBER_PREFIX}{row['id']:06d}",
+        "type": row["type"],
+        "status": row["status"],
+        "subject": row["subject"],
+        "description": row["description"],
+        "severity": row["severity"],
+        "product_version": row["product_version"],
+        "channel": row["channel"],
+        "organization": {"slug": row["organization__slug"], "name": row["organization__name"]},
+        "reporter": {"email": row["reporter__email"], "name": row["reporter__name"]},
+        "assignee": None
+        if row["assignee_id"] is None
+        else {"email": row["assignee__email"], "name": row["assignee__name"]},
+        "target_release": row["target_release__version"],
+        "resolution": row["resolution"],
+        "knowledge_article": row["knowledge_article__slug"],
+        "external_id": row["external_id"],
+        "comment_count": row["comment_count"] if staff else row["public_comment_count"],
+        "created_at": _datetime(row["created_at"]),
+        "updated_at": _datetime(row["updated_at"]),
+        "resolved_at": None if resolved_at is None else _datetime(resolved_at),
+        "version": row["version"],
+    }
 
 
 # DRF's own formatting of a datetime (ISO 8601 in the current time zone), for

@@ -263,7 +263,10 @@ class CursorPagination(BasePagination):
         if len(rows) > size:
             rows = rows[:size]
             last = rows[-1]
-            self.next_cursor = self._encode(getattr(last, field), last.pk)
+            if isinstance(last, dict):  # a page read with values()
+                self.next_cursor = self._encode(last[field if field != "pk" else "id"], last["id"])
+            else:
+                self.next_cursor = self._encode(getattr(last, field), last.pk)
         return rows
 
     def get_paginated_response(self, data: Any) -> Response:

@@ -163,9 +163,9 @@ def test_case_list_runs_a_fixed_number_of_queries_whatever_the_page_size(
     url = reverse("admin:cases_case_changelist")
     support_client.get(url)  # warm the content-type and permission caches
 
-    # session, user, permissions (one query), the filters' staff and organizations,
+    # session, user with their permissions, the filters' staff and organizations,
     # the page count, the page itself (organizations and assignees joined).
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(6):
         response = support_client.get(url)
 
     assert len(response.context["cl"].result_list) == page_size

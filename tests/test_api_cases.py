@@ -553,3 +553,28 @@ def test_the_comment_count_is_what_the_user_may_read(
         client = api_client(user)
         assert client.get(url(case)).json()["comment_count"] == expected
         assert client.get("/api/v1/cases/").json()["results"][0]["comment_count"] == expected
+
+
+def test_the_list_and_the_case_page_show_a_case_as_the_serializer_declares(
+    api_client: ClientFor, case: Case, customer: User, support: User
+) -> None:
+    # The list and the case are read as rows, not instances (case_representation).
+    bare = factories.file_case(reporter=customer)
+    release = factories.ReleaseFactory.create()
+    services.assign_case(case=case, by=support, assignee=support)
+    services.reclassify_case(case=case, by=support, to=CaseType.BUG, reason="A defect.")
+    services.transition_case(case=case, by=support, name="acknowledge")
+    services.transition_case(case=case, by=support, name="escalate")
+    services.transition_case(case=case, by=support, name="schedule_fix", release=release)
+    services.add_comment(case=case, by=support, body="Looking.", public=False)
+    related = ("organization", "reporter", "assignee", "target_release", "knowledge_article")
+
+    for user in (customer, support):
+        client = api_client(user)
+        listed = {row["number"]: row for row in client.get("/api/v1/cases/").json()["results"]}
+        for shown in Case.objects.select_related(*related).filter(pk__in=[case.pk, bare.pk]):
+            declared = serializers.Serializer.to_representation(CaseSerializer(), shown)
+            if not user.is_staff:
+                declared["comment_count"] = shown.public_comment_count
+            assert client.get(url(shown)).json() == declared
+            assert listed[shown.number] == declared

@@ -371,9 +371,9 @@ def test_case_page_runs_a_fixed_number_of_queries(
     if reclassify:
         services.reclassify_case(case=case, by=support, to=CaseType.BUG, reason="A defect.")
 
-    # session, user, case, permissions, events, the case's files, the
-    # user's organization (page header)
-    with django_assert_num_queries(7):
+    # session, user with their permissions, case, events, the case's files,
+    # the user's organization (page header)
+    with django_assert_num_queries(6):
         response = customer_client.get(detail_url(case))
 
     assert response.status_code == 200
