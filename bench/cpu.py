@@ -15,6 +15,7 @@ Time spent inside PostgreSQL is not counted; the SQL queries per request are.
 
 import argparse
 import cProfile
+import dataclasses
 import os
 import pstats
 import secrets
@@ -34,6 +35,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--only", default="", help="comma-separated endpoint names")
     parser.add_argument("--profile", default="", help="an endpoint to profile with cProfile")
     parser.add_argument("--role", default="", help="customer or support (both)")
+    parser.add_argument("--search", default="timeout", help="the word of the q= search")
+    parser.add_argument("--status", default="open", help="the status= filter")
     args = parser.parse_args(argv)
     os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
     os.environ["DATABASE_URL"] = args.database_url or (
@@ -80,11 +83,16 @@ def main(argv: list[str]) -> int:
             deep = ""
             if "{deep}" in endpoint.path:
                 continue
-            make = maker(endpoint, who, deep, cookie)
+            # The word and status filled in as the HTTP benchmark does (bench.run).
+            shaped = dataclasses.replace(
+                endpoint,
+                path=endpoint.path.replace("{status}", args.status).replace("{word}", args.search),
+            )
+            make = maker(shaped, who, deep, cookie)
 
             def send(make: Any = make, who: Any = who) -> Any:
                 request, after = make()
-                path = request.path.replace("{status}", "open").replace("{word}", "timeout")
+                path = request.path
                 headers = dict(request.headers)
                 if "Cookie" in headers:
                     client.cookies[cookie] = who.session
