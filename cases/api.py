@@ -249,6 +249,20 @@ class CaseViewSet(ThrottledFirst, viewsets.GenericViewSet[Case]):
         except Case.DoesNotExist:
             raise Http404("No such case.") from None
 
+    def lock_case(self, cases: CaseQuerySet | None = None) -> Case:
+        """
+        Return the case named in the URL, as `get_case`, with its row locked for a change.
+
+        The lock is held until the transaction around the call ends; `cases`
+        narrows or widens what is read along (the view's queryset by default).
+        """
+        if cases is None:
+            cases = self.get_queryset()
+        try:
+            return services.lock_case(cases.by_number(self.kwargs["number"]))
+        except Case.DoesNotExist:
+            raise Http404("No such case.") from None
+
     def case_response(self, case: Case, status_code: int = status.HTTP_200_OK) -> Response:
         """
         Answer with `case` as a service left it.
@@ -294,7 +308,9 @@ class CaseViewSet(ThrottledFirst, viewsets.GenericViewSet[Case]):
                     {"channel": "Cases filed through the API by customers are api."}
                 )
         elif email is not None:
-            reporter = User.objects.filter(email__iexact=email).first()
+            reporter = (
+                User.objects.select_related("organization").filter(email__iexact=email).first()
+            )
             if reporter is None:
                 raise ValidationError({"reporter": f"No customer has the email {email}."})
         case = services.file_case(by=user, reporter=reporter, **data)
@@ -339,16 +355,17 @@ class CaseViewSet(ThrottledFirst, viewsets.GenericViewSet[Case]):
     )
     @action(detail=True, methods=["post"])
     def reclassify(self, request: Request, number: str) -> Response:
-        case = self.get_case()
-        serializer = ReclassifySerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        updated = services.reclassify_case(
-            case=case,
-            by=_user(request),
-            to=serializer.validated_data["to"],
-            reason=serializer.validated_data["reason"],
-            expected_version=expected_version(request),
-        )
+        with transaction.atomic():
+            case = self.lock_case()
+            serializer = ReclassifySerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            updated = services.reclassify_case(
+                case=case,
+                by=_user(request),
+                to=serializer.validated_data["to"],
+                reason=serializer.validated_data["reason"],
+                expected_version=expected_version(request),
+            )
         return self.case_response(updated)
 
     @extend_schema(
@@ -439,11 +456,15 @@ class CaseViewSet(ThrottledFirst, viewsets.GenericViewSet[Case]):
         filter_backends=[],
     )
     def comments(self, request: Request, number: str) -> Response:
-        case = self.get_case()
         user = _user(request)
-        context = {**self.get_serializer_context(), "case": case}
         if request.method == "POST":
-            return idempotent(request, lambda: self._comment(request, case, context))
+            with transaction.atomic():
+                # The answer, a comment, shows none of the case's related rows.
+                case = self.lock_case(Case.objects.visible_to(user))
+                context = {**self.get_serializer_context(), "case": case}
+                return idempotent(request, lambda: self._comment(request, case, context))
+        case = self.get_case()
+        context = {**self.get_serializer_context(), "case": case}
         comments = (
             Comment.objects.filter(case=case)
             .select_related("author")

@@ -18,7 +18,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import models, transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.text import slugify
@@ -69,25 +69,77 @@ def _now(at: datetime.datetime | None) -> datetime.datetime:
     return at if at is not None else timezone.now()
 
 
+class _RowLock:
+    """
+    A commit hook that does nothing: while it is queued, the case row is locked.
+
+    Django forgets the hooks of a transaction when it commits or rolls back,
+    and those of a savepoint rolled back, whose row locks PostgreSQL releases.
+    """
+
+    def __call__(self) -> None:
+        pass
+
+
+def lock_case(cases: QuerySet[Case]) -> Case:
+    """
+    Return the one case of `cases` with its row locked until the transaction ends.
+
+    For a caller that finds a case and locks it in one read (the API looks it
+    up among the cases the user may see). A service given this case in the
+    same transaction changes it as it is instead of reading it again, and joins
+    that transaction: an error in the service rolls it back whole.
+    """
+    case = cases.select_for_update(of=("self",)).get()
+    case._row_lock = _RowLock()  # type: ignore[attr-defined]
+    transaction.on_commit(case._row_lock)  # type: ignore[attr-defined]
+    _remember_values(case)
+    return case
+
+
+def _holds_lock(case: Case) -> bool:
+    row_lock = getattr(case, "_row_lock", None)
+    if row_lock is None:
+        return False
+    return any(hook is row_lock for _, hook, _ in transaction.get_connection().run_on_commit)
+
+
+def _atomic(case: Case) -> transaction.Atomic:
+    """Return the transaction of a change of `case`; one its caller locked needs no savepoint."""
+    return transaction.atomic(savepoint=not _holds_lock(case))
+
+
 def _lock(case: Case, expected_version: int | None = None) -> Case:
     """
     Return a fresh copy of `case` with its row locked until the transaction ends.
 
     The related rows already read with `case` (its organization, reporter, ...)
     come along while the fresh row still points at them, so that the emails
-    and the answer of the change do not read them again.
+    and the answer of the change do not read them again. A case from
+    `lock_case` in this transaction is fresh and locked already.
     """
-    locked = Case.objects.select_for_update().get(pk=case.pk)
+    if _holds_lock(case):
+        locked = case
+    else:
+        locked = Case.objects.select_for_update().get(pk=case.pk)
+        for field in Case._meta.concrete_fields:
+            if (
+                isinstance(field, models.ForeignKey)
+                and field.is_cached(case)
+                and getattr(case, field.attname) == getattr(locked, field.attname)
+            ):
+                field.set_cached_value(locked, field.get_cached_value(case))
+        _remember_values(locked)
     if expected_version is not None and locked.version != expected_version:
         raise StaleCase(expected=expected_version, actual=locked.version)
-    for field in Case._meta.concrete_fields:
-        if (
-            isinstance(field, models.ForeignKey)
-            and field.is_cached(case)
-            and getattr(case, field.attname) == getattr(locked, field.attname)
-        ):
-            field.set_cached_value(locked, field.get_cached_value(case))
     return locked
+
+
+def _remember_values(case: Case) -> None:
+    # What the row holds, so that saving the change writes only the columns it changed.
+    case._row_values = {  # type: ignore[attr-defined]
+        field.attname: getattr(case, field.attname) for field in Case._meta.concrete_fields
+    }
 
 
 def _transition_method(case: Case, name: str) -> Callable[..., Any]:
@@ -109,7 +161,13 @@ def _require(user: User, perm: str, message: str, case: Case | None = None) -> N
 def _save(case: Case, at: datetime.datetime) -> None:
     case.updated_at = at
     case.version += 1
-    case.save()
+    row = getattr(case, "_row_values", None)
+    if row is None:
+        case.save()
+        return
+    changed = [name for name, value in row.items() if getattr(case, name) != value]
+    case.save(update_fields=changed)
+    _remember_values(case)
 
 
 def _record(case: Case, *, at: datetime.datetime, by: User | None, **fields: Any) -> CaseEvent:
@@ -289,7 +347,7 @@ def add_comment(
     _validate_attachments(attachments)
     checked = uploads.check_uploads(attachments)
 
-    with transaction.atomic():
+    with _atomic(case):
         case = _lock(case)
         at = _now(at)
         if case.status == Status.CLOSED and by.is_customer:
@@ -299,8 +357,14 @@ def add_comment(
         comment = Comment.objects.create(
             case=case, author=by, body=body, is_public=public, created_at=at
         )
-        for upload in checked:
-            _store_attachment(case, upload, by=by, at=at, comment=comment)
+        stored = [
+            _store_attachment(case, upload, by=by, at=at, comment=comment) for upload in checked
+        ]
+        # These are all of the comment's attachments: its answer need not read them again.
+        known = Attachment.objects.filter(comment=comment)
+        known._result_cache = stored  # type: ignore[attr-defined]
+        known._prefetch_done = True  # type: ignore[attr-defined]
+        comment._prefetched_objects_cache = {"attachments": known}  # type: ignore[attr-defined]
         _record(case, at=at, by=by, kind=EventKind.COMMENTED, comment=comment, is_public=public)
         case.comment_count += 1
         if public:
@@ -335,7 +399,7 @@ def reclassify_case(
     if not reason.strip():
         raise ValidationError({"reason": "Say why the case is reclassified; the customer sees it."})
 
-    with transaction.atomic():
+    with _atomic(case):
         case = _lock(case, expected_version)
         at = _now(at)
         previous_type, previous_status = case.type, case.status
@@ -458,7 +522,7 @@ def transition_case(
     if name == "reopen" and not reason.strip():
         raise ValidationError({"reason": "Say why the case is reopened."})
 
-    with transaction.atomic():
+    with _atomic(case):
         case = _lock(case, expected_version)
         at = _now(at)
         if enforce_role and not _transition_permission(case, name)(case, by):
@@ -526,7 +590,7 @@ def assign_case(
     _require(by, "cases.assign_case", "You may not assign cases.", case)
     if assignee is not None and (not assignee.is_staff or not assignee.is_active):
         raise ValidationError({"assignee": "Cases are assigned to active staff only."})
-    with transaction.atomic():
+    with _atomic(case):
         case = _lock(case)
         at = _now(at)
         if case.assignee_id == (assignee.pk if assignee else None):
@@ -551,7 +615,7 @@ def assign_case(
 
 def mark_fixed_in_release(*, case: Case, by: User | None, at: datetime.datetime) -> Case:
     """Resolve one case scheduled into a published release, as that release's publication."""
-    with transaction.atomic():
+    with _atomic(case):
         case = _lock(case)
         if not can_proceed(case.release_published):
             raise TransitionNotAllowed(
@@ -640,7 +704,7 @@ def create_knowledge_article(
 
 def auto_close_case(*, case: Case, at: datetime.datetime | None = None) -> Case:
     """Close a resolved case on the system's behalf (no one acted)."""
-    with transaction.atomic():
+    with _atomic(case):
         case = _lock(case)
         at = _now(at)
         if not can_proceed(case.close):
@@ -733,7 +797,7 @@ def update_case(
     if errors:
         raise ValidationError(errors)
 
-    with transaction.atomic():
+    with _atomic(case):
         case = _lock(case, expected_version)
         if case.status == Status.CLOSED:
             raise ValidationError("This case is closed; it can no longer be edited.")
