@@ -459,8 +459,9 @@ class CaseViewSet(ThrottledFirst, viewsets.GenericViewSet[Case]):
         user = _user(request)
         if request.method == "POST":
             with transaction.atomic():
-                # The answer, a comment, shows none of the case's related rows.
-                case = self.lock_case(Case.objects.visible_to(user))
+                # The answer, a comment, shows none of the case's related rows;
+                # the emails of a customer's reply go to the assignee.
+                case = self.lock_case(Case.objects.visible_to(user).select_related("assignee"))
                 context = {**self.get_serializer_context(), "case": case}
                 return idempotent(request, lambda: self._comment(request, case, context))
         case = self.get_case()

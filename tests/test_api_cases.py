@@ -578,3 +578,104 @@ def test_the_list_and_the_case_page_show_a_case_as_the_serializer_declares(
                 declared["comment_count"] = shown.public_comment_count
             assert client.get(url(shown)).json() == declared
             assert listed[shown.number] == declared
+
+
+# The writes take a fixed number of queries -----------------------------------
+
+# Each write, with the database queue (as in production) and no webhook
+# subscription. The test's transaction turns the view's into a savepoint: its
+# BEGIN and COMMIT show here as SAVEPOINT and RELEASE, two of each count.
+#
+# File (customer): the token with its user, their organization and their
+# permissions; the case, its event, the reporter read with whether they turned
+# the email off, the email, its task, the webhook subscriptions. Staff filing
+# for a customer also read the reporter (with organization) by email.
+CREATE_QUERIES = {"customer": 9, "support": 10}
+# Comment: the token (with user and permissions), the case (locked, with its
+# assignee), the comment, its event, the recipients with their preferences,
+# the email, its task, the webhook subscriptions, the case's counters and times.
+COMMENT_QUERIES = {"customer": 11, "support": 11}
+# Reclassify: the token (with user and permissions), the case (locked, with
+# everything the answer embeds), the event, the recipients, the email, its
+# task, the webhook subscriptions, the case's new type.
+RECLASSIFY_QUERIES = 10
+
+
+@pytest.fixture
+def assigned_case(customer: User, support: User, settings: Any) -> Case:
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    case = factories.file_case(reporter=customer)
+    services.assign_case(case=case, by=support, assignee=support)
+    services.transition_case(case=case, by=support, name="acknowledge")
+    return case
+
+
+def warm_client(api_client: ClientFor, user: User) -> APIClient:
+    client = api_client(user)
+    client.get("/api/v1/me/")  # the token's first use writes last_used_at once
+    return client
+
+
+@pytest.mark.parametrize("role", ["customer", "support"])
+@pytest.mark.parametrize("comments", [1, 50])
+def test_filing_takes_a_fixed_number_of_queries(
+    api_client: ClientFor,
+    assigned_case: Case,
+    customer: User,
+    support: User,
+    django_assert_num_queries: Any,
+    role: str,
+    comments: int,
+) -> None:
+    for n in range(comments):
+        services.add_comment(case=assigned_case, by=support, body=f"Update {n}")
+    user = customer if role == "customer" else support
+    body = {"subject": "Timeouts", "description": "Every request.", "type": "issue"}
+    if role == "support":
+        body["reporter"] = customer.email
+    client = warm_client(api_client, user)
+    with django_assert_num_queries(CREATE_QUERIES[role]):
+        response = client.post("/api/v1/cases/", body, format="json")
+    assert response.status_code == 201, response.content
+    assert response.json()["reporter"]["email"] == customer.email
+
+
+@pytest.mark.parametrize("role", ["customer", "support"])
+@pytest.mark.parametrize("comments", [1, 50])
+def test_commenting_takes_a_fixed_number_of_queries(
+    api_client: ClientFor,
+    assigned_case: Case,
+    customer: User,
+    support: User,
+    django_assert_num_queries: Any,
+    role: str,
+    comments: int,
+) -> None:
+    for n in range(comments):
+        services.add_comment(case=assigned_case, by=support, body=f"Update {n}")
+    client = warm_client(api_client, customer if role == "customer" else support)
+    with django_assert_num_queries(COMMENT_QUERIES[role]):
+        response = client.post(url(assigned_case, "comments/"), {"body": "Hi."}, format="json")
+    assert response.status_code == 201, response.content
+    assert response.json()["attachments"] == []
+    assert assigned_case.comments.count() == comments + 1
+
+
+@pytest.mark.parametrize("comments", [1, 50])
+def test_reclassifying_takes_a_fixed_number_of_queries(
+    api_client: ClientFor,
+    assigned_case: Case,
+    support: User,
+    django_assert_num_queries: Any,
+    comments: int,
+) -> None:
+    for n in range(comments):
+        services.add_comment(case=assigned_case, by=support, body=f"Update {n}")
+    client = warm_client(api_client, support)
+    with django_assert_num_queries(RECLASSIFY_QUERIES):
+        response = client.post(
+            url(assigned_case, "reclassify/"), {"to": "bug", "reason": "A defect."}, format="json"
+        )
+    assert response.status_code == 200, response.content
+    assert response.json()["type"] == "bug"
+    assert response.json()["assignee"]["email"] == support.email
