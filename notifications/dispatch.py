@@ -10,10 +10,10 @@ in the database, so a lost enqueue is recoverable by redelivery).
 import datetime
 import uuid
 from collections.abc import Iterable
+from functools import cache
 from typing import Any
 
-from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db import connection, transaction
 from django.tasks import Task
 from django_tasks_db import DatabaseBackend
 
@@ -97,35 +97,50 @@ def email_kind(event: CaseEvent) -> str | None:
     return None
 
 
-def recipients(case: Case, kind: str, actor: User | None) -> list[User]:
-    """Return who gets an email of `kind` about `case`, honouring their preferences."""
+def recipients(case: Case, kind: str, actor: User | None) -> list[int]:
+    """Return the ids of who gets an email of `kind` about `case`, honouring their preferences."""
     if kind == EmailKind.CUSTOMER_REPLY:
-        people = [case.assignee] if case.assignee is not None else []
-        people = [p for p in people if p.is_active and p.is_staff]
+        assignee = case.assignee
+        people = [assignee.pk] if assignee and assignee.is_active and assignee.is_staff else []
         muted = set(
             NotificationPreference.objects.filter(
-                user__in=people, kind=kind, enabled=False
+                user_id__in=people, kind=kind, enabled=False
             ).values_list("user_id", flat=True)
         )
     else:
-        # The reporter and the followers, with whether they turned `kind` off, in one query.
-        followers = CaseFollower.objects.filter(case=case).values("user_id")
-        turned_off = NotificationPreference.objects.filter(
-            user=OuterRef("pk"), kind=kind, enabled=False
-        )
-        people = sorted(
-            User.objects.filter(
-                Q(pk=case.reporter_id) | Q(pk__in=followers),
-                is_active=True,
-                organization_id=case.organization_id,
-            ).annotate(muted=Exists(turned_off)),
-            key=lambda p: (p.pk != case.reporter_id, p.pk),
-        )
-        muted = {p.pk for p in people if p.muted}  # type: ignore[attr-defined]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _customers_sql(),
+                [kind, False, case.organization_id, True, case.reporter_id, case.pk],
+            )
+            rows = cursor.fetchall()
+        # The reporter first, then the followers by id.
+        people = sorted((pk for pk, _ in rows), key=lambda pk: (pk != case.reporter_id, pk))
+        muted = {pk for pk, turned_off in rows if turned_off}
     # The reporter is told their case was filed even when they filed it themselves.
     if actor is not None and not (kind == EmailKind.CASE_FILED and actor.pk == case.reporter_id):
-        people = [p for p in people if p.pk != actor.pk]
-    return [p for p in people if p.pk not in muted]
+        people = [pk for pk in people if pk != actor.pk]
+    return [pk for pk in people if pk not in muted]
+
+
+@cache
+def _customers_sql() -> str:
+    """
+    Return the SQL of the active reporter and followers of a case in its organization.
+
+    Each row is a user's id and whether they turned the kind of email off.
+    It runs for nearly every change of a case; built through the ORM, the
+    query cost several times the CPU the rest of planning the email does.
+    """
+    quote = connection.ops.quote_name
+    return (
+        "SELECT u.id, EXISTS ("
+        f"SELECT 1 FROM {quote(NotificationPreference._meta.db_table)} p"
+        " WHERE p.user_id = u.id AND p.kind = %s AND p.enabled = %s"
+        f") FROM {quote(User._meta.db_table)} u"
+        " WHERE u.organization_id = %s AND u.is_active = %s AND (u.id = %s OR u.id IN ("
+        f"SELECT f.user_id FROM {quote(CaseFollower._meta.db_table)} f WHERE f.case_id = %s))"
+    )
 
 
 def thread_id(case: Case) -> str:
@@ -143,21 +158,20 @@ def plan_emails(event: CaseEvent) -> list[OutboundEmail]:
     if kind is None:
         return []
     case = event.case
-    people = recipients(case, kind, event.actor)
     emails = []
-    for person in people:
-        if kind == EmailKind.CASE_FILED and person.pk == case.reporter_id:
+    for user_id in recipients(case, kind, event.actor):
+        if kind == EmailKind.CASE_FILED and user_id == case.reporter_id:
             # The first email of the thread: the one every later email refers to.
             message_id = thread_id(case)
         else:
             message_id = (
-                f"<{case.number.lower()}.e{event.pk}.u{person.pk}@{settings.CASEBOOK_EMAIL_DOMAIN}>"
+                f"<{case.number.lower()}.e{event.pk}.u{user_id}@{settings.CASEBOOK_EMAIL_DOMAIN}>"
             )
         emails.append(
             OutboundEmail(
                 case=case,
                 event=event,
-                recipient=person,
+                recipient_id=user_id,
                 kind=kind,
                 message_id=message_id,
                 created_at=event.at,
@@ -216,11 +230,14 @@ _WEBHOOK_KINDS = {
 
 
 def _subscriptions(kind: str, case: Case | None = None) -> Iterable[WebhookSubscription]:
-    subscriptions = WebhookSubscription.objects.filter(is_active=True).order_by("pk")
+    # Written out for the reason of _customers_sql: every change of a case asks.
+    sql = f"SELECT * FROM {connection.ops.quote_name(WebhookSubscription._meta.db_table)}"
+    sql += " WHERE is_active = %s"
+    params: list[Any] = [True]
     if case is not None:
-        subscriptions = subscriptions.filter(
-            Q(organization__isnull=True) | Q(organization_id=case.organization_id)
-        )
+        sql += " AND (organization_id IS NULL OR organization_id = %s)"
+        params.append(case.organization_id)
+    subscriptions = WebhookSubscription.objects.raw(sql + " ORDER BY id", params)
     # The kinds are a JSON list; filtering in Python works the same on every database.
     return [s for s in subscriptions if kind in (s.event_kinds or [])]
 
