@@ -17,6 +17,7 @@ from cases.models import (
     Case,
     CaseType,
     Channel,
+    Comment,
     EventKind,
     KnowledgeArticle,
     Release,
@@ -232,6 +233,21 @@ class CommentSerializer(serializers.Serializer[Any]):
     public = serializers.BooleanField(source="is_public", read_only=True)
     created_at = serializers.DateTimeField(read_only=True)
     attachments = AttachmentSerializer(many=True, read_only=True)
+
+    def to_representation(self, comment: Comment) -> dict[str, Any]:
+        """Return the fields declared above, written out as CaseSerializer's are."""
+        author = comment.author
+        attachments = comment.attachments.all()
+        return {
+            "id": comment.pk,
+            "author": {"email": author.email, "name": author.name},
+            "body": comment.body,
+            "public": comment.is_public,
+            "created_at": _datetime(comment.created_at),
+            "attachments": AttachmentSerializer(attachments, many=True, context=self.context).data
+            if attachments
+            else [],
+        }
 
 
 class EventSerializer(serializers.Serializer[Any]):

@@ -102,10 +102,14 @@ def recipients(case: Case, kind: str, actor: User | None) -> list[int]:
     if kind == EmailKind.CUSTOMER_REPLY:
         assignee = case.assignee
         people = [assignee.pk] if assignee and assignee.is_active and assignee.is_staff else []
-        muted = set(
-            NotificationPreference.objects.filter(
-                user_id__in=people, kind=kind, enabled=False
-            ).values_list("user_id", flat=True)
+        muted = (
+            set(
+                NotificationPreference.objects.filter(
+                    user_id__in=people, kind=kind, enabled=False
+                ).values_list("user_id", flat=True)
+            )
+            if people
+            else set()
         )
     else:
         with connection.cursor() as cursor:

@@ -3,11 +3,13 @@
 from collections.abc import Callable
 
 from django.core.files.uploadedfile import SimpleUploadedFile
+from rest_framework import serializers
 from rest_framework.test import APIClient
 
 from accounts.models import User
 from cases import services
 from cases.models import Attachment, Case, CaseEvent, Comment, EventKind, Status
+from cases.serializers import CommentSerializer
 from tests.test_api_cases import assert_error, url
 
 ClientFor = Callable[[User | None], APIClient]
@@ -171,3 +173,21 @@ def test_comment_event_points_at_the_comment(
     created = api_client(customer).post(url(case, "comments/"), {"body": "Hi"}, format="json")
     event = CaseEvent.objects.get(case=case, kind=EventKind.COMMENTED)
     assert event.comment_id == created.json()["id"]
+
+
+def test_a_comment_is_shown_with_exactly_the_declared_fields(
+    customer: User, support: User, case: Case
+) -> None:
+    upload = SimpleUploadedFile("server.log", b"ERROR boom\n", content_type="text/plain")
+    services.add_comment(case=case, by=customer, body="Logs.", attachments=[upload])
+    services.add_comment(case=case, by=support, body="Thanks.")
+    context = {"case": case}
+    shown = []
+    for comment in Comment.objects.filter(case=case).prefetch_related("attachments"):
+        # DRF's own rendering of the declared fields, which the schema documents.
+        declared = serializers.Serializer.to_representation(
+            CommentSerializer(context=context), comment
+        )
+        assert CommentSerializer(comment, context=context).data == declared
+        shown.append(declared)
+    assert [len(comment["attachments"]) for comment in shown] == [1, 0]
