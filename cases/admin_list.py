@@ -10,14 +10,13 @@ Django writes (the same cells, classes, links and checkbox), which the admin's
 CSS and its actions JavaScript rely on.
 """
 
+import datetime
+import functools
 from collections.abc import Callable
 from typing import Any
 
-from django.contrib.admin.templatetags.admin_list import (
-    _coerce_field_name,
-    items_for_result,
-    result_headers,
-)
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.admin.templatetags.admin_list import items_for_result, result_headers
 from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
 from django.contrib.admin.utils import display_for_field, display_for_value, quote
 from django.contrib.admin.views.main import ChangeList
@@ -26,8 +25,10 @@ from django.db import models
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.functional import cached_property
-from django.utils.html import conditional_escape, escape
+from django.utils.html import conditional_escape, escape, format_html
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.timesince import TIME_STRINGS, timesince
+from django.utils.translation import get_language, gettext
 
 from cases.models import Case
 
@@ -35,6 +36,44 @@ from cases.models import Case
 _PK_MARK = "9876543210987654321"
 
 Cell = Callable[[Case], str]
+
+
+def action_checkbox(obj: Any, label: str | None = None) -> SafeString:
+    """
+    Return the checkbox ``ModelAdmin.action_checkbox`` renders, without the form renderer.
+
+    `label` is the translated "Select this object ..." text, if the caller has it.
+    """
+    return format_html(
+        '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
+        ACTION_CHECKBOX_NAME,
+        obj.pk,
+        format_html(label or gettext("Select this object for an action - {}"), str(obj)),
+    )
+
+
+class _TimeString:
+    """One of ``timesince``'s time strings, translated once per number."""
+
+    def __init__(self, lazy: Any) -> None:
+        self.lazy = lazy
+        self.done: dict[int, str] = {}
+
+    def __mod__(self, params: dict[str, int]) -> str:
+        num = params["num"]
+        if num not in self.done:
+            self.done[num] = str(self.lazy % params)
+        return self.done[num]
+
+
+@functools.cache
+def _time_strings(language: str | None) -> dict[str, _TimeString]:
+    return {name: _TimeString(lazy) for name, lazy in TIME_STRINGS.items()}
+
+
+def age(when: datetime.datetime) -> str:
+    """Return ``timesince(when, depth=1)``: "3 days", "7 years"."""
+    return timesince(when, time_strings=_time_strings(get_language()), depth=1)  # type: ignore[arg-type]
 
 
 class CaseChangeList(ChangeList):
@@ -91,7 +130,7 @@ class CaseChangeList(ChangeList):
         empty = str(self.model_admin.get_empty_value_display())
         cells: list[Cell] = []
         first_link = True
-        for index, name in enumerate(self.list_display):
+        for name in self.list_display:
             if name == "action_checkbox":
                 cells.append(self._checkbox_cell())
                 continue
@@ -99,7 +138,7 @@ class CaseChangeList(ChangeList):
             if show is None:
                 return None
             show_value, nowrap = show
-            css = f"field-{_coerce_field_name(name, index)}" + (" nowrap" if nowrap else "")
+            css = f"field-{name}" + (" nowrap" if nowrap else "")
             if name in links:
                 tag = "th" if first_link else "td"
                 first_link = False
@@ -114,13 +153,13 @@ class CaseChangeList(ChangeList):
 
     @staticmethod
     def _link_cell(tag: str, css: str, show: Cell, url: Callable[[Case], str]) -> Cell:
-        return lambda case: (
-            f'<{tag} class="{css}"><a href="{url(case)}">{conditional_escape(show(case))}</a></{tag}>'
-        )
+        start, end = f'<{tag} class="{css}"><a href="', f"</a></{tag}>"
+        return lambda case: f'{start}{url(case)}">{conditional_escape(show(case))}{end}'
 
-    def _checkbox_cell(self) -> Cell:
-        checkbox = self.model_admin.action_checkbox
-        return lambda case: f'<td class="action-checkbox">{checkbox(case)}</td>'
+    @staticmethod
+    def _checkbox_cell() -> Cell:
+        label = gettext("Select this object for an action - {}")
+        return lambda case: f'<td class="action-checkbox">{action_checkbox(case, label)}</td>'
 
     def _show(self, name: Any, empty: str, avoid_link: bool) -> tuple[Cell, bool] | None:
         """Return how to show column `name` of a case and whether it is ``nowrap``."""
@@ -134,7 +173,7 @@ class CaseChangeList(ChangeList):
                 return None
             empty = str(getattr(method, "empty_value_display", empty))
             return (lambda case: display_for_value(method(case), empty)), False
-        if field.auto_created and not field.concrete:
+        if not isinstance(field, models.Field) or not field.concrete:
             return None
         if isinstance(field, models.ForeignKey):
             attname = field.name
