@@ -127,7 +127,10 @@ class OrganizationFilter(admin.SimpleListFilter):
         # The select the admin's autocomplete.js turns into a search box; its one
         # option is the chosen organization, already read by lookups().
         select = AutocompleteSelect(Case._meta.get_field("organization"), admin.site)
-        attrs = select.build_attrs({"id": "cb-organization-filter", "name": self.parameter_name})
+        attrs = select.build_attrs(
+            # select2 reads its options from data- attributes: as wide as the filter column.
+            {"id": "cb-organization-filter", "name": self.parameter_name, "data-width": "100%"}
+        )
         return format_html(
             '<select{}><option value=""></option>{}</select>',
             flatatt(attrs),
