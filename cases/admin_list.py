@@ -12,6 +12,7 @@ CSS and its actions JavaScript rely on.
 
 import datetime
 import functools
+import html
 from collections.abc import Callable
 from typing import Any
 
@@ -25,7 +26,7 @@ from django.db import models
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.functional import cached_property
-from django.utils.html import conditional_escape, escape, format_html
+from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timesince import TIME_STRINGS, timesince
 from django.utils.translation import get_language, gettext
@@ -36,6 +37,13 @@ from cases.models import Case
 _PK_MARK = "9876543210987654321"
 
 Cell = Callable[[Case], str]
+
+
+def _escape(value: Any) -> str:
+    """Return `value` escaped for HTML unless it is safe already: ``conditional_escape``."""
+    if hasattr(value, "__html__"):
+        return str(value.__html__())
+    return html.escape(str(value))
 
 
 def action_checkbox(obj: Any, label: str | None = None) -> SafeString:
@@ -149,17 +157,22 @@ class CaseChangeList(ChangeList):
 
     @staticmethod
     def _cell(css: str, show: Cell) -> Cell:
-        return lambda case: f'<td class="{css}">{conditional_escape(show(case))}</td>'
+        return lambda case: f'<td class="{css}">{_escape(show(case))}</td>'
 
     @staticmethod
     def _link_cell(tag: str, css: str, show: Cell, url: Callable[[Case], str]) -> Cell:
         start, end = f'<{tag} class="{css}"><a href="', f"</a></{tag}>"
-        return lambda case: f'{start}{url(case)}">{conditional_escape(show(case))}{end}'
+        return lambda case: f'{start}{url(case)}">{_escape(show(case))}{end}'
 
     @staticmethod
     def _checkbox_cell() -> Cell:
+        # action_checkbox(), written with the page's label and no format_html per row.
         label = gettext("Select this object for an action - {}")
-        return lambda case: f'<td class="action-checkbox">{action_checkbox(case, label)}</td>'
+        start = f'<td class="action-checkbox"><input type="checkbox" name="{ACTION_CHECKBOX_NAME}"'
+        return lambda case: (
+            f'{start} value="{_escape(case.pk)}" class="action-select" '
+            f'aria-label="{label.format(_escape(case))}"></td>'
+        )
 
     def _show(self, name: Any, empty: str, avoid_link: bool) -> tuple[Cell, bool] | None:
         """Return how to show column `name` of a case and whether it is ``nowrap``."""

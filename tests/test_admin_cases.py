@@ -201,12 +201,16 @@ def test_case_list_rows_are_the_markup_of_djangos_result_list(
 
     cl = response.context["cl"]
     page = response.content.decode()
+    our_checkbox = CaseAdmin.action_checkbox
     monkeypatch.setattr(CaseAdmin, "action_checkbox", ModelAdmin.action_checkbox)
     with django_assert_num_queries(0):  # the page read every field its columns show
         expected = [
             "<tr>" + "".join(items_for_result(cl, case, None)) + "</tr>" for case in cl.result_list
         ]
     assert cl.rows == expected
+    model_admin = cl.model_admin
+    for case in cl.result_list:  # the checkbox of Django's own rows, if they are used
+        assert our_checkbox(model_admin, case) == ModelAdmin.action_checkbox(model_admin, case)
     assert "_changelist_filters=o%3D-1" in expected[0]
     for row in cl.rows:
         assert row in page
