@@ -23,15 +23,83 @@ from django.contrib.admin.utils import display_for_field, display_for_value, quo
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
+from django.db.models import Q, QuerySet, Value
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.functional import cached_property
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.text import smart_split, unescape_string_literal
 from django.utils.timesince import TIME_STRINGS, timesince
 from django.utils.translation import get_language, gettext
 
+from accounts.models import Organization, User
 from cases.models import Case
+
+# A word naming more organizations or reporters than this is looked up by a
+# subquery rather than a list of ids: it matches too many cases for an index to help.
+NAMED_IDS_LIMIT = 1000
+
+
+def search_cases(queryset: QuerySet[Case], search_term: str) -> QuerySet[Case]:
+    """
+    Return the cases of `queryset` that each word of `search_term` finds.
+
+    A word finds a case by its subject, its organization's name, its reporter's
+    email (all "contains", in any case) or its external id (exactly): what the
+    admin's own search does with ``search_fields``. The admin's search joins the
+    organization and the reporter and tests every case; here one query first
+    finds the organizations and reporters each word names, so that every
+    condition is on the case's own columns and PostgreSQL can answer from their
+    indexes (migration 0007) instead of reading every case.
+    """
+    words = [
+        unescape_string_literal(bit) if bit.startswith(('"', "'")) and bit[0] == bit[-1] else bit
+        for bit in smart_split(search_term)
+    ]
+    if not words:
+        return queryset
+    named = _named_by(words)
+    for index, word in enumerate(words):
+        organizations = named.get((index, "organization"), [])
+        reporters = named.get((index, "reporter"), [])
+        queryset = queryset.filter(
+            Q(subject__icontains=word)
+            | Q(
+                organization__in=organizations
+                if len(organizations) <= NAMED_IDS_LIMIT
+                else Organization.objects.filter(name__icontains=word).values("pk")
+            )
+            | Q(
+                reporter__in=reporters
+                if len(reporters) <= NAMED_IDS_LIMIT
+                else User.objects.filter(email__icontains=word).values("pk")
+            )
+            | Q(external_id__iexact=word)
+        )
+    return queryset
+
+
+def _named_by(words: list[str]) -> dict[tuple[int, str], list[int]]:
+    """Return the ids of the organizations and users each word names, in one query."""
+    parts: list[QuerySet[Any, Any]] = []
+    for index, word in enumerate(words):
+        for kind, model, field in (
+            ("organization", Organization, "name"),
+            ("reporter", User, "email"),
+        ):
+            parts.append(
+                model.objects.filter(**{f"{field}__icontains": word})  # type: ignore[attr-defined]
+                .order_by()
+                .annotate(word=Value(index), kind=Value(kind))
+                .values_list("pk", "word", "kind")
+            )
+    named: dict[tuple[int, str], list[int]] = {}
+    # Ordered by a column of the union: the models' own ordering is no column of it.
+    for pk, index, kind in parts[0].union(*parts[1:], all=True).order_by("word"):
+        named.setdefault((index, kind), []).append(pk)
+    return named
+
 
 # A pk no case has, replaced by each row's own in the change URL worked out once.
 _PK_MARK = "9876543210987654321"

@@ -104,6 +104,34 @@ def test_case_list_finds_cases_by_reporter_email_and_organization(
     assert list(by_org.context["cl"].result_list) == [mine]
 
 
+def test_case_list_search_finds_cases_where_every_word_is_in_some_field(
+    support_client: Client, django_assert_num_queries: Any
+) -> None:
+    fjell = factories.CustomerFactory.create(
+        email="ingrid@fjell.example.com",
+        organization=factories.OrganizationFactory.create(name="Fjellheim Kraft"),
+    )
+    delta = factories.CustomerFactory.create(
+        email="tomas@delta.example.com",
+        organization=factories.OrganizationFactory.create(name="Deltaport Logistik"),
+    )
+    wanted = factories.file_case(reporter=fjell, subject="Export drops rows")
+    elsewhere = factories.file_case(reporter=delta, subject="Export drops rows")
+    factories.file_case(reporter=fjell, subject="Login fails")
+    url = reverse("admin:cases_case_changelist")
+    support_client.get(url)  # warm the content-type and permission caches
+
+    # The queries of the list, and one for the organizations and reporters the words name.
+    with django_assert_num_queries(7):
+        by_words = support_client.get(url, {"q": "fjell export"})
+    by_phrase = support_client.get(url, {"q": '"drops rows"'})
+    by_email_and_org = support_client.get(url, {"q": "tomas@delta deltaport"})
+
+    assert list(by_words.context["cl"].result_list) == [wanted]
+    assert set(by_phrase.context["cl"].result_list) == {wanted, elsewhere}
+    assert list(by_email_and_org.context["cl"].result_list) == [elsewhere]
+
+
 def test_waiting_on_us_filter_lists_cases_where_the_customer_spoke_last(
     support_client: Client, support: User, customer: User
 ) -> None:
