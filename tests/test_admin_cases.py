@@ -261,7 +261,7 @@ def test_organization_filter_lists_only_the_chosen_organization(
 
     every = support_client.get(url, {"status__exact": "new"})
     chosen = support_client.get(
-        url, {"organization__id__exact": mine.organization_id, "status__exact": "new"}
+        url, {"organization__id__exact": str(mine.organization_id), "status__exact": "new"}
     )
 
     def organization_filter(response: Any) -> Any:
