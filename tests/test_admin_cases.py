@@ -4,7 +4,9 @@ import datetime
 from typing import Any
 
 import pytest
+from django.contrib.admin import ModelAdmin
 from django.contrib.admin.models import CHANGE, LogEntry
+from django.contrib.admin.templatetags.admin_list import items_for_result
 from django.contrib.messages import get_messages
 from django.test import Client
 from django.urls import reverse
@@ -13,7 +15,7 @@ from django.utils import timezone
 from accounts.models import User
 from cases import services
 from cases.admin import CaseAdmin
-from cases.models import Case, CaseEvent, CaseType, EventKind, Severity, Status
+from cases.models import Case, CaseEvent, CaseType, Comment, EventKind, Severity, Status
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -102,6 +104,34 @@ def test_case_list_finds_cases_by_reporter_email_and_organization(
     assert list(by_org.context["cl"].result_list) == [mine]
 
 
+def test_case_list_search_finds_cases_where_every_word_is_in_some_field(
+    support_client: Client, django_assert_num_queries: Any
+) -> None:
+    fjell = factories.CustomerFactory.create(
+        email="ingrid@fjell.example.com",
+        organization=factories.OrganizationFactory.create(name="Fjellheim Kraft"),
+    )
+    delta = factories.CustomerFactory.create(
+        email="tomas@delta.example.com",
+        organization=factories.OrganizationFactory.create(name="Deltaport Logistik"),
+    )
+    wanted = factories.file_case(reporter=fjell, subject="Export drops rows")
+    elsewhere = factories.file_case(reporter=delta, subject="Export drops rows")
+    factories.file_case(reporter=fjell, subject="Login fails")
+    url = reverse("admin:cases_case_changelist")
+    support_client.get(url)  # warm the content-type and permission caches
+
+    # The queries of the list, and one for the organizations and reporters the words name.
+    with django_assert_num_queries(6):
+        by_words = support_client.get(url, {"q": "fjell export"})
+    by_phrase = support_client.get(url, {"q": '"drops rows"'})
+    by_email_and_org = support_client.get(url, {"q": "tomas@delta deltaport"})
+
+    assert list(by_words.context["cl"].result_list) == [wanted]
+    assert set(by_phrase.context["cl"].result_list) == {wanted, elsewhere}
+    assert list(by_email_and_org.context["cl"].result_list) == [elsewhere]
+
+
 def test_waiting_on_us_filter_lists_cases_where_the_customer_spoke_last(
     support_client: Client, support: User, customer: User
 ) -> None:
@@ -143,32 +173,122 @@ def test_default_order_puts_the_oldest_unanswered_severity_one_case_first(
     ]
 
 
-def _seed_cases(count: int) -> None:
+def _seed_cases(count: int, comments: int) -> None:
     support = factories.SupportFactory.create()
+    cases = []
     for index in range(count):
         case = factories.file_case(severity=1 + index % 4)
         if index % 2:
             services.assign_case(case=case, by=support, assignee=support)
+        cases.append(case)
+    # Straight into the table: the list shows no comment, whatever their number.
+    Comment.objects.bulk_create(
+        Comment(case=case, author=support, body=f"Note {n}")
+        for case in cases
+        for n in range(comments)
+    )
 
 
-@pytest.mark.parametrize("page_size", [5, 25])
+@pytest.mark.parametrize("comments", [1, 50])
+@pytest.mark.parametrize("page_size", [10, 100])
 def test_case_list_runs_a_fixed_number_of_queries_whatever_the_page_size(
     support_client: Client,
     django_assert_num_queries: Any,
     monkeypatch: pytest.MonkeyPatch,
     page_size: int,
+    comments: int,
 ) -> None:
-    _seed_cases(30)
+    _seed_cases(101, comments)
     monkeypatch.setattr(CaseAdmin, "list_per_page", page_size)
     url = reverse("admin:cases_case_changelist")
     support_client.get(url)  # warm the content-type and permission caches
 
-    # session, user with their permissions, the filters' staff and organizations,
-    # the page count, the page itself (organizations and assignees joined).
-    with django_assert_num_queries(6):
+    # session, user with their permissions (one query), the assignee filter's
+    # staff, the page count (capped), the page itself (organizations and
+    # assignees joined). The organization filter reads nothing until one is chosen.
+    with django_assert_num_queries(5):
         response = support_client.get(url)
 
     assert len(response.context["cl"].result_list) == page_size
+
+
+def test_case_list_rows_are_the_markup_of_djangos_result_list(
+    support_client: Client,
+    support: User,
+    customer: User,
+    django_assert_num_queries: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    factories.file_case(reporter=customer, subject='Quotes "and" <b>tags</b> & more')
+    answered = factories.file_case(reporter=customer, severity=Severity.PRODUCTION_DOWN)
+    services.assign_case(case=answered, by=support, assignee=support)
+    services.add_comment(case=answered, by=support, body="On it.")
+
+    # An ordering, kept in each row's links to the case.
+    response = support_client.get(reverse("admin:cases_case_changelist"), {"o": "-1"})
+
+    cl = response.context["cl"]
+    page = response.content.decode()
+    our_checkbox = CaseAdmin.action_checkbox
+    monkeypatch.setattr(CaseAdmin, "action_checkbox", ModelAdmin.action_checkbox)
+    with django_assert_num_queries(0):  # the page read every field its columns show
+        expected = [
+            "<tr>" + "".join(items_for_result(cl, case, None)) + "</tr>" for case in cl.result_list
+        ]
+    assert cl.rows == expected
+    model_admin = cl.model_admin
+    for case in cl.result_list:  # the checkbox of Django's own rows, if they are used
+        assert our_checkbox(model_admin, case) == ModelAdmin.action_checkbox(model_admin, case)
+    assert "_changelist_filters=o%3D-1" in expected[0]
+    for row in cl.rows:
+        assert row in page
+
+
+def test_organization_filter_lists_only_the_chosen_organization(
+    support_client: Client,
+) -> None:
+    mine = factories.file_case(
+        reporter=factories.CustomerFactory.create(
+            organization=factories.OrganizationFactory.create(name="Fjellheim Kraft")
+        )
+    )
+    factories.file_case(
+        reporter=factories.CustomerFactory.create(
+            organization=factories.OrganizationFactory.create(name="Deltaport Logistik")
+        )
+    )
+    url = reverse("admin:cases_case_changelist")
+
+    every = support_client.get(url, {"status__exact": "new"})
+    chosen = support_client.get(
+        url, {"organization__id__exact": str(mine.organization_id), "status__exact": "new"}
+    )
+
+    def organization_filter(response: Any) -> Any:
+        return next(s for s in response.context["cl"].filter_specs if s.title == "organization")
+
+    assert organization_filter(every).lookup_choices == []
+    assert organization_filter(every).kept == [("status__exact", "new")]
+    assert list(chosen.context["cl"].result_list) == [mine]
+    assert organization_filter(chosen).lookup_choices == [
+        (str(mine.organization_id), "Fjellheim Kraft")
+    ]
+    page = chosen.content.decode()
+    assert f'<option value="{mine.organization_id}" selected>Fjellheim Kraft</option>' in page
+    assert 'class="admin-autocomplete"' in page
+
+
+def test_organization_filter_finds_organizations_by_name(support_client: Client) -> None:
+    wanted = factories.OrganizationFactory.create(name="Fjellheim Kraft")
+    factories.OrganizationFactory.create(name="Deltaport Logistik")
+
+    response = support_client.get(
+        reverse("admin:autocomplete"),
+        {"term": "fjell", "app_label": "cases", "model_name": "case", "field_name": "organization"},
+    )
+
+    assert response.status_code == 200
+    assert response.json()["results"] == [{"id": str(wanted.pk), "text": "Fjellheim Kraft"}]
 
 
 # The case page --------------------------------------------------------------
