@@ -103,13 +103,19 @@ def _user(request: HttpRequest) -> User:
 
 
 class CappedCount(Subquery):
-    """How many rows `queryset` has, counting no further than `cap` + 1 (one query, any size)."""
+    """
+    How many rows `queryset` has, counting no further than `cap` + 1.
+
+    The rows are counted in `queryset`'s order: PostgreSQL then walks the index
+    the page itself uses and stops after `cap` + 1 entries, where without an
+    order it may read the table from the start until it has found as many.
+    """
 
     template = "(SELECT COUNT(*) FROM (%(subquery)s) AS capped)"
     output_field = IntegerField()
 
     def __init__(self, queryset: Any, cap: int) -> None:
-        super().__init__(queryset.order_by().values("pk")[: cap + 1])
+        super().__init__(queryset.values("pk")[: cap + 1])
 
 
 def encode_cursor(case: Case) -> str:
@@ -201,7 +207,9 @@ class CaseListView(LoginRequiredMixin, View):
         user = _user(request)
         filter_form = CaseFilterForm(request.GET or None)
         filters = filter_form.filters()
-        cases = self.filtered(Case.objects.visible_to(user), filters, user)
+        cases = self.filtered(Case.objects.visible_to(user), filters, user).order_by(
+            "-updated_at", "-id"
+        )
         size = int(filters.get("per_page", DEFAULT_PAGE_SIZE))
         after = decode_cursor(request.GET.get("after", ""))
         before = None if after else decode_cursor(request.GET.get("before", ""))
