@@ -118,19 +118,25 @@ class CappedCount(Subquery):
         super().__init__(queryset.values("pk")[: cap + 1])
 
 
+EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+MICROSECOND = datetime.timedelta(microseconds=1)
+
+
 def encode_cursor(case: Case) -> str:
     """Return the position of `case` in the list's order, for a "newer" or "older" link."""
-    return f"{case.updated_at.timestamp():.6f}_{case.pk}"
+    # Whole microseconds: exact, where a float of seconds may round.
+    return f"{(case.updated_at - EPOCH) // MICROSECOND}_{case.pk}"
 
 
 def decode_cursor(cursor: str) -> tuple[datetime.datetime, int] | None:
     """Return the (last activity, pk) a cursor names, or None if it is not one."""
-    stamp, _, pk = cursor.partition("_")
-    try:
-        at = datetime.datetime.fromtimestamp(float(stamp), tz=datetime.UTC)
-    except (ValueError, OverflowError, OSError):
+    micros, _, pk = cursor.partition("_")
+    if not all(part.isascii() and part.isdigit() and len(part) <= 18 for part in (micros, pk)):
         return None
-    return (at, int(pk)) if pk.isascii() and pk.isdigit() and len(pk) <= 18 else None
+    try:
+        return EPOCH + int(micros) * MICROSECOND, int(pk)
+    except OverflowError:
+        return None
 
 
 def _badge(kind: str, value: object, label: object) -> str:
@@ -368,22 +374,23 @@ def timeline(case: Case, user: User) -> tuple[list[CaseEvent], list[Attachment]]
     """
     events = list(
         CaseEvent.objects.visible_to(user)
-        .filter(case=case)
+        .filter(case_id=case.pk)
         .select_related("actor", "comment")
         .order_by("at", "id")
     )
     # Internal comments are events that are not public already; checking the
     # comment too means a mis-recorded event still cannot leak a note.
     events = [e for e in events if e.comment is None or e.comment.is_public or user.is_staff]
-    files = case.attachments.order_by("id")
-    if not user.is_staff:
-        files = files.filter(Q(comment__isnull=True) | Q(comment__is_public=True))
+    # The files of the case itself and of the comments shown: those of an
+    # internal note never reach a customer's page.
+    shown = {None} | {event.comment_id for event in events}
     by_comment: dict[int | None, list[Attachment]] = defaultdict(list)
     # The download address of every file from one reverse().
     url = reverse("cases:attachment", kwargs={"number": case.number, "pk": 0})[:-2]
-    for attachment in files:
-        attachment.url = f"{url}{attachment.pk}/"  # type: ignore[attr-defined]
-        by_comment[attachment.comment_id].append(attachment)
+    for attachment in case.attachments.order_by("id"):
+        if attachment.comment_id in shown:
+            attachment.url = f"{url}{attachment.pk}/"  # type: ignore[attr-defined]
+            by_comment[attachment.comment_id].append(attachment)
     for event in events:
         event.files = by_comment.get(event.comment_id, []) if event.comment_id else []  # type: ignore[attr-defined]
         badges = STATUS_BADGES if event.kind == EventKind.STATUS_CHANGED else TYPE_BADGES

@@ -207,7 +207,10 @@ def test_newer_and_older_links_walk_the_list_both_ways_and_keep_the_filters(
     assert 'rel="prev">' in second.text
 
 
-@pytest.mark.parametrize("cursor", ["garbage", "1e400_1", "12.5_x", "_", "nan_3", "1_" + "9" * 30])
+@pytest.mark.parametrize(
+    "cursor",
+    ["garbage", "1e400_1", "12.5_3", "12_x", "_", "-5_3", "1_" + "9" * 30, "9" * 18 + "_1"],
+)
 def test_a_malformed_cursor_shows_the_first_page(
     customer_client: Client, customer: User, cursor: str
 ) -> None:
@@ -224,7 +227,7 @@ def test_a_link_past_the_last_case_says_so_and_leads_back(
 ) -> None:
     factories.file_case(reporter=customer)
 
-    response = customer_client.get("/", {"after": "1.0_1", "status": "new"})
+    response = customer_client.get("/", {"after": "1_1", "status": "new"})
 
     assert list(response.context["cases"]) == []
     assert "1 case matches the filters." in response.text
