@@ -222,6 +222,9 @@ class CaseListView(LoginRequiredMixin, View):
         page, newer, older = self.page(cases, size, after=after, before=before)
         if page:
             total = page[0].matching  # type: ignore[attr-defined]
+            if user.organization_id == page[0].organization_id:
+                # The page header names the user's organization: the rows brought it along.
+                user.organization = page[0].organization
         elif after or before:
             # A link past the last case (they moved meanwhile): count apart.
             total = cases.order_by().values("pk")[: self.COUNT_CAP + 1].count()
@@ -273,7 +276,7 @@ class CaseListView(LoginRequiredMixin, View):
         The primary key last in the order keeps pages exact when many cases share a time.
         """
         rows = (
-            cases.select_related("reporter")
+            cases.select_related("reporter", "organization")
             .only(*LIST_FIELDS)
             .annotate(matching=CappedCount(cases, self.COUNT_CAP))
         )
@@ -316,6 +319,9 @@ class CaseListView(LoginRequiredMixin, View):
 
 
 LIST_FIELDS = (
+    "organization__name",
+    "organization__slug",
+    "organization__domain",
     "type",
     "status",
     "subject",

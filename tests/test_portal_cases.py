@@ -265,15 +265,28 @@ def test_list_runs_a_fixed_number_of_queries(
         for j in range(comments if i < 2 else 1):
             services.add_comment(case=case, by=customer, body=f"comment {j}")
 
-    # session, user, the user's organization (page header), the page with the
-    # count of the matching cases (capped, in the same query)
-    with django_assert_num_queries(4):
+    # session, user, the page with the count of the matching cases (capped)
+    # and the user's organization for the page header, in one query
+    with django_assert_num_queries(3):
         response = customer_client.get("/", {"per_page": per_page})
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(3):
         customer_client.get("/" + response.context["older_url"] if per_page == 10 else "/")
 
     assert len(response.context["cases"]) == min(12, per_page)
     assert "12 cases." in response.text
+
+
+def test_an_empty_list_reads_the_organization_apart(
+    customer_client: Client, customer: User, django_assert_num_queries: Any
+) -> None:
+    # session, user, the (empty) page, the user's organization (page header)
+    with django_assert_num_queries(4):
+        response = customer_client.get("/")
+
+    organization = customer.organization
+    assert organization is not None
+    assert f"Cases of <bdi>{organization.name}</bdi>" in response.text
+    assert "No cases yet." in response.text
 
 
 # Filing ----------------------------------------------------------------------
