@@ -213,7 +213,7 @@ class CaseListView(LoginRequiredMixin, View):
         user = _user(request)
         filter_form = CaseFilterForm(request.GET or None)
         filters = filter_form.filters()
-        cases = self.filtered(Case.objects.visible_to(user), filters, user).order_by(
+        cases = self.filter_cases(Case.objects.visible_to(user), filters, user).order_by(
             "-updated_at", "-id"
         )
         size = int(filters.get("per_page", DEFAULT_PAGE_SIZE))
@@ -231,6 +231,7 @@ class CaseListView(LoginRequiredMixin, View):
         else:
             total = 0
         filtered = any(key in filters for key in ("q", "type", "status", "severity", "scope"))
+        # The address of case "0" less its "0/": each row adds its own number.
         url_prefix = escape(reverse("cases:detail", kwargs={"number": "0"})[:-2])
         context = {
             "cases": page,
@@ -247,7 +248,7 @@ class CaseListView(LoginRequiredMixin, View):
         return render(request, self.template_name, context)
 
     @staticmethod
-    def filtered(cases: Any, filters: dict[str, Any], user: User) -> Any:
+    def filter_cases(cases: Any, filters: dict[str, Any], user: User) -> Any:
         """Return `cases` narrowed by the list's filters."""
         if "type" in filters:
             cases = cases.filter(type=filters["type"])
@@ -391,7 +392,7 @@ def timeline(case: Case, user: User) -> tuple[list[CaseEvent], list[Attachment]]
     # internal note never reach a customer's page.
     shown = {None} | {event.comment_id for event in events}
     by_comment: dict[int | None, list[Attachment]] = defaultdict(list)
-    # The download address of every file from one reverse().
+    # The download address of every file from one reverse(): file 0's, less its "0/".
     url = reverse("cases:attachment", kwargs={"number": case.number, "pk": 0})[:-2]
     for attachment in case.attachments.order_by("id"):
         if attachment.comment_id in shown:
