@@ -7,17 +7,29 @@ change goes through `cases.services`; `run_service` turns what a service
 refuses into form errors, in one place for all pages.
 """
 
+import datetime
 from collections import defaultdict
 from collections.abc import Callable
+from html import escape
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, IntegerField, OuterRef, Q, Subquery
 from django.forms import Form
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    QueryDict,
+)
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.safestring import SafeString, mark_safe
 from django.views import View
 from django.views.generic import DetailView, FormView, ListView
 
@@ -37,8 +49,10 @@ from cases.models import (
     Attachment,
     Case,
     CaseEvent,
+    CaseType,
     EventKind,
     KnowledgeArticle,
+    Severity,
     Status,
 )
 from cases.search import search_articles, search_cases, suggest_articles
@@ -88,44 +102,235 @@ def _user(request: HttpRequest) -> User:
 # The case list ------------------------------------------------------------
 
 
-class CaseListView(LoginRequiredMixin, ListView[Case]):
-    template_name = "cases/case_list.html"
-    context_object_name = "cases"
+class CappedCount(Subquery):
+    """
+    How many rows `queryset` has, counting no further than `cap` + 1.
 
-    def get_queryset(self) -> Any:
-        self.filter_form = CaseFilterForm(self.request.GET or None)
-        self.filters = self.filter_form.filters()
-        user = _user(self.request)
-        cases = (
-            Case.objects.visible_to(user)
-            .select_related("reporter", "assignee")
-            .defer("description")
+    The rows are counted in `queryset`'s order: PostgreSQL then walks the index
+    the page itself uses and stops after `cap` + 1 entries, where without an
+    order it may read the table from the start until it has found as many.
+    """
+
+    template = "(SELECT COUNT(*) FROM (%(subquery)s) AS capped)"
+    output_field = IntegerField()
+
+    def __init__(self, queryset: Any, cap: int) -> None:
+        super().__init__(queryset.values("pk")[: cap + 1])
+
+
+EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+MICROSECOND = datetime.timedelta(microseconds=1)
+
+
+def encode_cursor(case: Case) -> str:
+    """Return the position of `case` in the list's order, for a "newer" or "older" link."""
+    # Whole microseconds: exact, where a float of seconds may round.
+    return f"{(case.updated_at - EPOCH) // MICROSECOND}_{case.pk}"
+
+
+def decode_cursor(cursor: str) -> tuple[datetime.datetime, int] | None:
+    """Return the (last activity, pk) a cursor names, or None if it is not one."""
+    micros, _, pk = cursor.partition("_")
+    if not all(part.isascii() and part.isdigit() and len(part) <= 18 for part in (micros, pk)):
+        return None
+    try:
+        return EPOCH + int(micros) * MICROSECOND, int(pk)
+    except OverflowError:
+        return None
+
+
+def _badge(kind: str, value: object, label: object) -> str:
+    """Return the markup of `cases/_badge.html`: a value shown as colour and text."""
+    value, label = escape(str(value)), escape(str(label))
+    return f'<span class="badge badge-{kind} {kind}-{value}">{label}</span>'
+
+
+class Badges(dict[str, str]):
+    """The badges of every value of some choices, written once; an unknown value shows as is."""
+
+    def __init__(self, kind: str, choices: list[tuple[Any, str]]) -> None:
+        super().__init__({str(value): _badge(kind, value, label) for value, label in choices})
+        self.kind = kind
+
+    def __missing__(self, value: str) -> str:
+        return _badge(self.kind, value, value)
+
+    def of(self, value: object) -> SafeString:
+        return mark_safe(self[str(value)])  # nosec B308 B703 - escaped by _badge
+
+
+TYPE_BADGES = Badges("type", CaseType.choices)
+STATUS_BADGES = Badges("status", Status.choices)
+SEVERITY_BADGES = Badges("severity", Severity.choices)
+
+# One row of the list; the badges are those of `cases/_badge.html`. Written here
+# because 25 to 100 rows of template tags cost more than all the rest of the page.
+CASE_ROW = """<tr>
+      <td class="nowrap"><a href="{url}">{number}</a></td>
+      <td class="subject"><a href="{url}" dir="auto">{subject}</a></td>
+      <td data-label="Type">{type}</td>
+      <td data-label="Status">{status}</td>
+      <td data-label="Severity">{severity}</td>
+      <td data-label="Filed by"><bdi>{reporter}</bdi></td>
+      <td data-label="Last activity" class="nowrap"><time datetime="{at}">{at_text}</time></td>
+    </tr>"""
+
+
+def case_row(case: Case, url_prefix: str) -> SafeString:
+    """Return the list's table row of `case`; `url_prefix` is escaped already."""
+    # The standard library's escape (which Django's wraps) on the two free texts;
+    # the number, the badges and the times hold nothing to escape.
+    at = timezone.localtime(case.updated_at)
+    number = case.number
+    row = CASE_ROW.format(
+        url=f"{url_prefix}{number}/",
+        number=number,
+        subject=escape(case.subject),
+        type=TYPE_BADGES[case.type],
+        status=STATUS_BADGES[case.status],
+        severity=SEVERITY_BADGES[str(case.severity)],
+        reporter=escape(case.reporter.get_full_name()),
+        at=at.isoformat(),
+        at_text=at.strftime("%Y-%m-%d %H:%M"),
+    )
+    return mark_safe(row)  # nosec B308 B703 - the free texts are escaped above
+
+
+class CaseListView(LoginRequiredMixin, View):
+    """
+    The cases the user may see, most recent activity first, a page at a time.
+
+    Pages are keyset pages: "older" and "newer" links carry the position of the
+    last (or first) row shown, so any page costs one index range scan however
+    deep it is, and no page counts the organization's cases: the count shown
+    stops at `COUNT_CAP`, inside the page's own query.
+    """
+
+    template_name = "cases/case_list.html"
+    COUNT_CAP = 1000
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        user = _user(request)
+        filter_form = CaseFilterForm(request.GET or None)
+        filters = filter_form.filters()
+        cases = self.filter_cases(Case.objects.visible_to(user), filters, user).order_by(
+            "-updated_at", "-id"
         )
-        if "type" in self.filters:
-            cases = cases.filter(type=self.filters["type"])
-        status = self.filters.get("status")
+        size = int(filters.get("per_page", DEFAULT_PAGE_SIZE))
+        after = decode_cursor(request.GET.get("after", ""))
+        before = None if after else decode_cursor(request.GET.get("before", ""))
+        page, newer, older = self.page(cases, size, after=after, before=before)
+        if page:
+            total = page[0].matching  # type: ignore[attr-defined]
+            if user.organization_id == page[0].organization_id:
+                # The page header names the user's organization: the rows brought it along.
+                user.organization = page[0].organization
+        elif after or before:
+            # A link past the last case (they moved meanwhile): count apart.
+            total = cases.order_by().values("pk")[: self.COUNT_CAP + 1].count()
+        else:
+            total = 0
+        filtered = any(key in filters for key in ("q", "type", "status", "severity", "scope"))
+        # The address of case "0" less its "0/": each row adds its own number.
+        url_prefix = escape(reverse("cases:detail", kwargs={"number": "0"})[:-2])
+        context = {
+            "cases": page,
+            "rows": [case_row(case, url_prefix) for case in page],
+            "filter_form": filter_form,
+            "filtered": filtered,
+            "total": min(total, self.COUNT_CAP),
+            "more": total > self.COUNT_CAP,
+            "newer_url": self.link(request.GET, "before", newer),
+            "older_url": self.link(request.GET, "after", older),
+            # Only shown on an empty page reached by a link.
+            "first_url": self.link(request.GET, None, None) if after or before else None,
+        }
+        return render(request, self.template_name, context)
+
+    @staticmethod
+    def filter_cases(cases: Any, filters: dict[str, Any], user: User) -> Any:
+        """Return `cases` narrowed by the list's filters."""
+        if "type" in filters:
+            cases = cases.filter(type=filters["type"])
+        status = filters.get("status")
         if status == "active":
             cases = cases.exclude(status=Status.CLOSED)
         elif status:
             cases = cases.filter(status=status)
-        if "severity" in self.filters:
-            cases = cases.filter(severity=self.filters["severity"])
-        if self.filters.get("scope") == SCOPE_MINE:
+        if "severity" in filters:
+            cases = cases.filter(severity=filters["severity"])
+        if filters.get("scope") == SCOPE_MINE:
             cases = cases.filter(reporter=user)
-        cases = search_cases(cases, self.filters.get("q", ""))
-        # The primary key last keeps pages stable when many cases share a time.
-        return cases.order_by("-updated_at", "-id")
+        return search_cases(cases, filters.get("q", ""))
 
-    def get_paginate_by(self, queryset: Any) -> int:
-        return int(self.filters.get("per_page", DEFAULT_PAGE_SIZE))
+    def page(
+        self,
+        cases: Any,
+        size: int,
+        *,
+        after: tuple[datetime.datetime, int] | None,
+        before: tuple[datetime.datetime, int] | None,
+    ) -> tuple[list[Case], Case | None, Case | None]:
+        """
+        Return one page of `cases` and the cases its "newer" and "older" links start from.
 
-    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        context = super().get_context_data(**kwargs)
-        context["filter_form"] = self.filter_form
-        context["filtered"] = any(
-            key in self.filters for key in ("q", "type", "status", "severity", "scope")
+        The primary key last in the order keeps pages exact when many cases share a time.
+        """
+        rows = (
+            cases.select_related("reporter", "organization")
+            .only(*LIST_FIELDS)
+            .annotate(matching=CappedCount(cases, self.COUNT_CAP))
         )
-        return context
+        if before:
+            at, pk = before
+            # The first condition is implied by the second; it lets the index
+            # start its scan at the cursor.
+            rows = rows.filter(
+                Q(updated_at__gte=at), Q(updated_at__gt=at) | Q(updated_at=at, pk__gt=pk)
+            )
+            page = list(rows.order_by("updated_at", "id")[: size + 1])[::-1]
+            has_newer = len(page) > size
+            page = page[-size:]
+            return page, page[0] if has_newer else None, page[-1] if page else None
+        if after:
+            at, pk = after
+            rows = rows.filter(
+                Q(updated_at__lte=at), Q(updated_at__lt=at) | Q(updated_at=at, pk__lt=pk)
+            )
+        page = list(rows.order_by("-updated_at", "-id")[: size + 1])
+        has_older = len(page) > size
+        page = page[:size]
+        return page, page[0] if after and page else None, page[-1] if has_older else None
+
+    @staticmethod
+    def link(query: QueryDict, direction: str | None, case: Case | None) -> str | None:
+        """
+        Return the query string of the cases `direction` ("after" or "before") of `case`.
+
+        None if there is no case to start from; the first page if `direction` is None.
+        """
+        if case is None and direction is not None:
+            return None
+        params = query.copy()
+        for key in ("after", "before", "page"):
+            params.pop(key, None)
+        if direction is not None and case is not None:
+            params[direction] = encode_cursor(case)
+        return "?" + params.urlencode()
+
+
+LIST_FIELDS = (
+    "organization__name",
+    "organization__slug",
+    "organization__domain",
+    "type",
+    "status",
+    "subject",
+    "severity",
+    "updated_at",
+    "reporter__name",
+    "reporter__email",
+)
 
 
 # Filing -------------------------------------------------------------------
@@ -170,25 +375,36 @@ def timeline(case: Case, user: User) -> tuple[list[CaseEvent], list[Attachment]]
     Return the events of `case` that `user` may read, and the files filed with the case.
 
     Each comment event gets its files as `files`. Two queries whatever the
-    size of the history: the events, then every file of the case.
+    size of the history: the events, then every file of the case. What the
+    page shows of each event is worked out here, once, rather than by a
+    template tag per event.
     """
     events = list(
         CaseEvent.objects.visible_to(user)
-        .filter(case=case)
+        .filter(case_id=case.pk)
         .select_related("actor", "comment")
         .order_by("at", "id")
     )
     # Internal comments are events that are not public already; checking the
     # comment too means a mis-recorded event still cannot leak a note.
     events = [e for e in events if e.comment is None or e.comment.is_public or user.is_staff]
-    files = case.attachments.order_by("id")
-    if not user.is_staff:
-        files = files.filter(Q(comment__isnull=True) | Q(comment__is_public=True))
+    # The files of the case itself and of the comments shown: those of an
+    # internal note never reach a customer's page.
+    shown = {None} | {event.comment_id for event in events}
     by_comment: dict[int | None, list[Attachment]] = defaultdict(list)
-    for attachment in files:
-        by_comment[attachment.comment_id].append(attachment)
+    # The download address of every file from one reverse(): file 0's, less its "0/".
+    url = reverse("cases:attachment", kwargs={"number": case.number, "pk": 0})[:-2]
+    for attachment in case.attachments.order_by("id"):
+        if attachment.comment_id in shown:
+            attachment.url = f"{url}{attachment.pk}/"  # type: ignore[attr-defined]
+            by_comment[attachment.comment_id].append(attachment)
     for event in events:
         event.files = by_comment.get(event.comment_id, []) if event.comment_id else []  # type: ignore[attr-defined]
+        badges = STATUS_BADGES if event.kind == EventKind.STATUS_CHANGED else TYPE_BADGES
+        event.from_badge = badges.of(event.from_value)  # type: ignore[attr-defined]
+        event.to_badge = badges.of(event.to_value)  # type: ignore[attr-defined]
+        at = timezone.localtime(event.at)
+        event.at_iso, event.at_text = at.isoformat(), at.strftime("%Y-%m-%d %H:%M")  # type: ignore[attr-defined]
     return events, by_comment.get(None, [])
 
 
@@ -197,13 +413,20 @@ def render_case(
 ) -> HttpResponse:
     """Render the case page, with any bound forms an action re-shows."""
     user = _user(request)
+    if user.organization_id == case.organization_id:
+        # The page header names the user's organization: the case brought it along.
+        user.organization = case.organization
     allowed = services.allowed_status_transitions(case, user)
-    can_reply = user.has_perm("cases.comment_case") and (
-        case.status != Status.CLOSED or user.is_staff
+    # The status first: a closed case asks no permission.
+    can_reply = (case.status != Status.CLOSED or user.is_staff) and user.has_perm(
+        "cases.comment_case"
     )
     events, case_files = timeline(case, user)
     context = {
         "case": case,
+        "type_badge": TYPE_BADGES.of(case.type),
+        "status_badge": STATUS_BADGES.of(case.status),
+        "severity_badge": SEVERITY_BADGES.of(case.severity),
         "events": events,
         "case_attachments": case_files,
         "reply_form": forms.get("reply_form") or (CaseReplyForm() if can_reply else None),

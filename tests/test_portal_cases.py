@@ -1,14 +1,18 @@
 """The customer portal's case pages: list, filing, the case page and its actions."""
 
+import re
 from typing import Any
 
 import pytest
+from django.template.loader import render_to_string
 from django.test import Client
 from django.urls import reverse
 
 from accounts.models import User
 from cases import services
+from cases.forms import CaseReplyForm
 from cases.models import Case, CaseEvent, CaseType, EventKind, Resolution, Severity, Status
+from cases.views import CaseListView
 from tests import factories
 from tests.portal_helpers import upload
 
@@ -168,8 +172,10 @@ def test_pagination_is_stable_when_cases_share_a_time(
     Case.objects.update(updated_at=cases[0].updated_at)
 
     seen: list[Case] = []
-    for page in (1, 2, 3):
-        response = customer_client.get("/", {"per_page": 10, "page": page})
+    response = customer_client.get("/", {"per_page": 10})
+    seen.extend(response.context["cases"])
+    while response.context["older_url"]:
+        response = customer_client.get("/" + response.context["older_url"])
         seen.extend(response.context["cases"])
 
     assert len(seen) == 23
@@ -177,28 +183,110 @@ def test_pagination_is_stable_when_cases_share_a_time(
     assert [c.pk for c in seen] == sorted((c.pk for c in cases), reverse=True)
 
 
-@pytest.mark.parametrize(("cases", "comments", "per_page"), [(1, 0, 10), (12, 3, 10), (30, 5, 25)])
+def test_newer_and_older_links_walk_the_list_both_ways_and_keep_the_filters(
+    customer_client: Client, customer: User
+) -> None:
+    cases = [factories.file_case(reporter=customer, subject=f"case {i}") for i in range(25)]
+    newest_first = [c.pk for c in reversed(cases)]
+
+    first = customer_client.get("/", {"per_page": "10", "type": "issue"})
+    assert first.context["newer_url"] is None
+    assert "type=issue" in first.context["older_url"]
+    second = customer_client.get("/" + first.context["older_url"])
+    third = customer_client.get("/" + second.context["older_url"])
+    assert third.context["older_url"] is None
+    back = customer_client.get("/" + third.context["newer_url"])
+    back_to_first = customer_client.get("/" + back.context["newer_url"])
+
+    assert [c.pk for c in second.context["cases"]] == newest_first[10:20]
+    assert [c.pk for c in third.context["cases"]] == newest_first[20:]
+    assert [c.pk for c in back.context["cases"]] == newest_first[10:20]
+    assert [c.pk for c in back_to_first.context["cases"]] == newest_first[:10]
+    assert back_to_first.context["newer_url"] is None
+    assert 'rel="next">Older' in second.text
+    assert 'rel="prev">' in second.text
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    ["garbage", "1e400_1", "12.5_3", "12_x", "_", "-5_3", "1_" + "9" * 30, "9" * 18 + "_1"],
+)
+def test_a_malformed_cursor_shows_the_first_page(
+    customer_client: Client, customer: User, cursor: str
+) -> None:
+    case = factories.file_case(reporter=customer)
+
+    response = customer_client.get("/", {"after": cursor})
+
+    assert response.status_code == 200
+    assert list(response.context["cases"]) == [case]
+
+
+def test_a_link_past_the_last_case_says_so_and_leads_back(
+    customer_client: Client, customer: User
+) -> None:
+    factories.file_case(reporter=customer)
+
+    response = customer_client.get("/", {"after": "1_1", "status": "new"})
+
+    assert list(response.context["cases"]) == []
+    assert "1 case matches the filters." in response.text
+    assert 'href="?status=new">Back to the first page' in response.text
+
+
+def test_the_count_stops_at_the_cap(
+    customer_client: Client, customer: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(CaseListView, "COUNT_CAP", 3)
+    for i in range(4):
+        factories.file_case(reporter=customer, subject=f"case {i}")
+
+    assert "More than 3 cases." in customer_client.get("/").text
+    assert "More than 3 cases match the filters." in customer_client.get("/", {"severity": 3}).text
+    Case.objects.filter(pk=Case.objects.order_by("pk")[0].pk).update(severity=2)
+    assert "3 cases match the filters." in customer_client.get("/", {"severity": 3}).text
+
+
+@pytest.mark.parametrize("per_page", [10, 100])
+@pytest.mark.parametrize("comments", [1, 50])
 def test_list_runs_a_fixed_number_of_queries(
     customer_client: Client,
     customer: User,
     support: User,
     django_assert_num_queries: Any,
-    cases: int,
     comments: int,
     per_page: int,
 ) -> None:
     staff_member = factories.SupportFactory.create()
-    for i in range(cases):
-        case = factories.file_case(reporter=customer, subject=f"case {i}")
+    colleague = factories.CustomerFactory.create(organization=customer.organization)
+    for i in range(12):
+        case = factories.file_case(reporter=colleague if i % 2 else customer, subject=f"case {i}")
         services.assign_case(case=case, by=support, assignee=staff_member)
-        for j in range(comments):
+        for j in range(comments if i < 2 else 1):
             services.add_comment(case=case, by=customer, body=f"comment {j}")
 
-    # session, user, the user's organization (page header), count, page
-    with django_assert_num_queries(5):
+    # session, user, the page with the count of the matching cases (capped)
+    # and the user's organization for the page header, in one query
+    with django_assert_num_queries(3):
         response = customer_client.get("/", {"per_page": per_page})
+    with django_assert_num_queries(3):
+        customer_client.get("/" + response.context["older_url"] if per_page == 10 else "/")
 
-    assert len(response.context["cases"]) == min(cases, per_page)
+    assert len(response.context["cases"]) == min(12, per_page)
+    assert "12 cases." in response.text
+
+
+def test_an_empty_list_reads_the_organization_apart(
+    customer_client: Client, customer: User, django_assert_num_queries: Any
+) -> None:
+    # session, user, the (empty) page, the user's organization (page header)
+    with django_assert_num_queries(4):
+        response = customer_client.get("/")
+
+    organization = customer.organization
+    assert organization is not None
+    assert f"Cases of <bdi>{organization.name}</bdi>" in response.text
+    assert "No cases yet." in response.text
 
 
 # Filing ----------------------------------------------------------------------
@@ -349,15 +437,17 @@ def test_timeline_shows_status_changes_with_resolution(
     assert "resolution: Answered" in response.text
 
 
-@pytest.mark.parametrize(("comments", "reclassify"), [(0, False), (4, True), (15, True)])
+@pytest.mark.parametrize("follower", [False, True])
+@pytest.mark.parametrize(("comments", "reclassify"), [(1, False), (50, True)])
 def test_case_page_runs_a_fixed_number_of_queries(
-    customer_client: Client,
+    client: Client,
     case: Case,
     customer: User,
     support: User,
     django_assert_num_queries: Any,
     comments: int,
     reclassify: bool,
+    follower: bool,
 ) -> None:
     services.assign_case(case=case, by=support, assignee=support)
     for i in range(comments):
@@ -370,13 +460,57 @@ def test_case_page_runs_a_fixed_number_of_queries(
         )
     if reclassify:
         services.reclassify_case(case=case, by=support, to=CaseType.BUG, reason="A defect.")
+    # The reporter, or a colleague who may follow the case.
+    reader = (
+        factories.CustomerFactory.create(organization=customer.organization)
+        if follower
+        else customer
+    )
+    client.force_login(reader)
 
-    # session, user with their permissions, case, events, the case's files,
-    # the user's organization (page header)
-    with django_assert_num_queries(6):
-        response = customer_client.get(detail_url(case))
+    # session, user with their permissions, the case (with its organization for
+    # the page header, its people, release, article and whether the user
+    # follows it), events, the case's files
+    with django_assert_num_queries(5):
+        response = client.get(detail_url(case))
 
     assert response.status_code == 200
+    assert ("Follow this case" in response.text) is follower
+    assert response.text.count('class="event event-commented') == comments
+
+
+def test_a_closed_case_page_asks_no_permission(
+    customer_client: Client,
+    case: Case,
+    customer: User,
+    support: User,
+    django_assert_num_queries: Any,
+) -> None:
+    services.close_case(case=resolved(case, support), by=customer)
+
+    # session, user, the case, events, the case's files
+    with django_assert_num_queries(5):
+        response = customer_client.get(detail_url(case))
+
+    assert "Send reply" not in response.text
+
+
+def test_the_empty_reply_form_is_written_as_its_fields_render(
+    customer_client: Client, case: Case
+) -> None:
+    """The case page writes the empty reply form out by hand: it must stay what Django renders."""
+    form = CaseReplyForm()
+    expected = render_to_string("cases/_field.html", {"field": form["body"]}) + render_to_string(
+        "cases/_field.html", {"field": form["attachments"]}
+    )
+
+    text = customer_client.get(detail_url(case)).text
+
+    def squeeze(html: str) -> str:
+        return re.sub(r">\s+<", "><", html.strip())
+
+    reply = text[text.index('<section class="reply"') :].split("</section>")[0]
+    assert squeeze(expected) in squeeze(reply)
 
 
 # Replying ------------------------------------------------------------------
