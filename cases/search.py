@@ -1,29 +1,48 @@
 """
 Full-text search over cases (subject, description, public comments) and articles.
 
-On PostgreSQL it is real full-text search: the expressions below are the very
-ones indexed by migration 0002 (GIN indexes on `to_tsvector`), so the planner
-can use those indexes. On SQLite it falls back to a case-insensitive substring
-match, which is enough for development and tests.
+On PostgreSQL it is real full-text search. Cases and comments keep their
+search document in a generated column, `search_document`, indexed with GIN
+(migrations 0002 and 0006); articles are searched by the expression their
+index of migration 0002 is built on. On SQLite it falls back to a
+case-insensitive substring match, which is enough for development and tests.
+
+A search for a word found in many cases and one for a rare word want
+different plans: the list's page of the newest matches is found soonest by
+checking the visible cases in list order when matches are common, and by
+gathering the matches from the indexes and sorting them when they are rare.
+`search_cases` asks PostgreSQL, whose statistics know how common each word
+is, which of the two it would choose.
 """
 
 import re
+from typing import Any
 
-from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector, SearchVectorField
 from django.db import connection
-from django.db.models import Q
+from django.db.models import Expression, OuterRef, Q, Subquery
+from django.db.models.expressions import Col
 
-from cases.models import CaseQuerySet, Comment, KnowledgeArticle, KnowledgeArticleQuerySet
+from cases.models import Case, CaseQuerySet, Comment, KnowledgeArticle, KnowledgeArticleQuerySet
 
 CONFIG = "english"
+# The lists' first page, newest activity first.
+PAGE = 25
 
 
-def case_vector() -> SearchVector:
-    return SearchVector("subject", "description", config=CONFIG)
+class Document(Expression):
+    """The `search_document` column PostgreSQL keeps for each row of the model searched."""
 
+    output_field = SearchVectorField()
 
-def comment_vector() -> SearchVector:
-    return SearchVector("body", config=CONFIG)
+    def resolve_expression(self, query: Any = None, *args: Any, **kwargs: Any) -> Col:
+        # The column is not a model field (SQLite has none): refer to it as a
+        # field of the query's own table would be, so that the reference
+        # follows the table when the query becomes a subquery.
+        field = SearchVectorField()
+        field.set_attributes_from_name("search_document")
+        field.model = query.model
+        return Col(query.get_initial_alias(), field)
 
 
 def _uses_postgres() -> bool:
@@ -37,25 +56,34 @@ def search_cases(cases: CaseQuerySet, text: str) -> CaseQuerySet:
         return cases
     if _uses_postgres():
         query = SearchQuery(text, config=CONFIG, search_type="websearch")
-        # Both sides are limited to the cases searched (a customer's organization),
-        # so a common word does not gather matches from every organization first.
-        searched = cases.order_by().values("pk")
-        in_comments = (
-            Comment.objects.filter(is_public=True, case__in=searched)
-            .alias(document=comment_vector())
-            .filter(document=query)
-            .values("case_id")
-        )
-        in_cases = (
-            cases.order_by().alias(document=case_vector()).filter(document=query).values("pk")
-        )
-        # One set of ids from both indexes: an OR of the two conditions would
-        # make PostgreSQL scan every visible case instead.
-        return cases.filter(pk__in=in_cases.union(in_comments))
+        matching = cases.alias(document=Document()).filter(document=query)
+        public_comments = Comment.objects.filter(is_public=True).alias(document=Document())
+        if not _is_common(matching):
+            # Both sides are limited to the cases searched (a customer's organization),
+            # so a word does not gather matches from every organization first.
+            in_comments = public_comments.filter(
+                document=query, case__in=cases.order_by().values("pk")
+            ).values("case_id")
+            # One set of ids from both indexes: an OR of the two conditions would
+            # make PostgreSQL scan every visible case instead.
+            return cases.filter(pk__in=matching.order_by().values("pk").union(in_comments))
+        # A scalar subquery is run case by case and stops at the first matching
+        # comment; an EXISTS would be turned into a hash of every matching
+        # comment of the table, built before the first case is checked.
+        commented = public_comments.filter(document=query, case=OuterRef("pk")).order_by()
+        return cases.alias(
+            document=Document(), commented=Subquery(commented.values("pk")[:1])
+        ).filter(Q(document=query) | Q(commented__isnull=False))
     commented = Comment.objects.filter(is_public=True, body__icontains=text).values("case_id")
     return cases.filter(
         Q(subject__icontains=text) | Q(description__icontains=text) | Q(pk__in=commented)
     )
+
+
+def _is_common(matching: CaseQuerySet) -> bool:
+    """Return whether PostgreSQL finds the first page of `matching` by walking the list in order."""
+    plan = matching.order_by(*Case._meta.ordering).values("pk")[:PAGE].explain()
+    return "Sort" not in plan
 
 
 def search_articles(articles: KnowledgeArticleQuerySet, text: str) -> KnowledgeArticleQuerySet:
