@@ -18,6 +18,7 @@ import dataclasses
 import datetime
 import io
 import json
+import os
 import queue
 import random
 import threading
@@ -55,6 +56,8 @@ HOUR = 3600
 DAY = 24 * HOUR
 # Share of staff replies written as internal notes.
 INTERNAL_NOTE_SHARE = 0.2
+# Connections building the indexes at once, after the rows are in.
+INDEX_BUILDERS = max(2, os.cpu_count() or 1)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -168,14 +171,71 @@ def _wipe() -> None:
 
 
 def _secondary_indexes(tables: list[str]) -> list[tuple[str, str]]:
-    """Return (name, definition) of the indexes of `tables` that back no constraint."""
+    """Return (name, definition) of the indexes of `tables` that back no constraint.
+
+    The definitions are also kept in a table until the indexes are built
+    again, so that a seed interrupted in between does not lose them: the next
+    seed builds them too.
+    """
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' "
-            "AND tablename = ANY(%s) AND indexname NOT IN (SELECT conname FROM pg_constraint)",
+            "CREATE TABLE IF NOT EXISTS bench_seed_index (name text PRIMARY KEY, definition text)"
+        )
+        cursor.execute(
+            "INSERT INTO bench_seed_index SELECT indexname, indexdef FROM pg_indexes "
+            "WHERE schemaname = 'public' AND tablename = ANY(%s) "
+            "AND indexname NOT IN (SELECT conname FROM pg_constraint) ON CONFLICT DO NOTHING",
             [tables],
         )
+        cursor.execute("SELECT name, definition FROM bench_seed_index ORDER BY name")
         return list(cursor.fetchall())
+
+
+def _build_indexes(indexes: list[tuple[str, str]], tables: list[str]) -> None:
+    """Build `indexes` on several connections at once, the slowest first; then forget them."""
+    # A GIN index over text is much the slowest to build, and PostgreSQL builds
+    # each on one process; the others take time in proportion to their table.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname, pg_relation_size(oid) FROM pg_class WHERE relname = ANY(%s)", [tables]
+        )
+        sizes = dict(cursor.fetchall())
+    pending: queue.Queue[str] = queue.Queue()
+    for _name, definition in sorted(
+        indexes,
+        key=lambda index: (" USING gin " not in index[1], -sizes.get(_table(index[1]), 0)),
+    ):
+        pending.put(definition)
+    errors: list[BaseException] = []
+
+    def build() -> None:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SET maintenance_work_mem = '512MB'")
+                while not errors:
+                    try:
+                        definition = pending.get_nowait()
+                    except queue.Empty:
+                        return
+                    cursor.execute(definition)
+        except BaseException as error:  # raised below, in the calling thread
+            errors.append(error)
+        finally:
+            connection.close()
+
+    builders = [threading.Thread(target=build) for _ in range(INDEX_BUILDERS)]
+    for thread in builders:
+        thread.start()
+    for thread in builders:
+        thread.join()
+    if errors:
+        raise errors[0]
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE bench_seed_index")
+
+
+def _table(definition: str) -> str:
+    return definition.split(" ON ", 1)[1].split()[0].removeprefix("public.")
 
 
 def _people(
@@ -650,11 +710,10 @@ def seed(
             # key triggers, and build the secondary indexes once at the end
             # rather than maintaining them row by row.
             cursor.execute("SET LOCAL session_replication_role = replica")
-            cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
             cursor.execute("SET LOCAL synchronous_commit = off")
             indexes = _secondary_indexes(tables)
             for name, _definition in indexes:
-                cursor.execute(f'DROP INDEX "{name}"')
+                cursor.execute(f'DROP INDEX IF EXISTS "{name}"')
         writer = _Writer()
         _generate(
             cases=cases,
@@ -670,16 +729,18 @@ def seed(
             writer=writer,
             batch=batch,
         )
-        log(f"rows: {time.perf_counter() - began:.1f}s")
         with connection.cursor() as cursor:
-            for _name, definition in indexes:
-                cursor.execute(definition)
-            log(f"indexes: {time.perf_counter() - began:.1f}s")
             for table in tables:
                 cursor.execute(
                     f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                     f"COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
                 )
+        log(f"rows: {time.perf_counter() - began:.1f}s")
+    # Committed, so that several connections can build the indexes at once.
+    # Until they are built the database is not a seeded one: the harness
+    # records the seed only when this returns.
+    _build_indexes(indexes, tables)
+    log(f"indexes: {time.perf_counter() - began:.1f}s")
     with connection.cursor() as cursor:
         cursor.execute(f"ANALYZE {', '.join(tables)}")
     seconds = time.perf_counter() - began
