@@ -16,18 +16,19 @@ is, which of the two it would choose.
 """
 
 import re
-from typing import Any
+from typing import Any, Self
 
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector, SearchVectorField
 from django.db import connection
 from django.db.models import Expression, OuterRef, Q, Subquery
 from django.db.models.expressions import Col
 
-from cases.models import Case, CaseQuerySet, Comment, KnowledgeArticle, KnowledgeArticleQuerySet
+from cases.models import CaseQuerySet, Comment, KnowledgeArticle, KnowledgeArticleQuerySet
 
 CONFIG = "english"
-# The lists' first page, newest activity first.
+# The lists' first page, and their order: newest activity first.
 PAGE = 25
+LIST_ORDER = ("-updated_at", "-id")
 
 
 class Document(Expression):
@@ -35,7 +36,14 @@ class Document(Expression):
 
     output_field = SearchVectorField()
 
-    def resolve_expression(self, query: Any = None, *args: Any, **kwargs: Any) -> Col:
+    def resolve_expression(
+        self,
+        query: Any = None,
+        allow_joins: bool = True,
+        reuse: set[str] | None = None,
+        summarize: bool = False,
+        for_save: bool = False,
+    ) -> Any:
         # The column is not a model field (SQLite has none): refer to it as a
         # field of the query's own table would be, so that the reference
         # follows the table when the query becomes a subquery.
@@ -43,6 +51,28 @@ class Document(Expression):
         field.set_attributes_from_name("search_document")
         field.model = query.model
         return Col(query.get_initial_alias(), field)
+
+
+class WalkedCases(CaseQuerySet):
+    """
+    The cases matching a common word, found by checking the cases in list order.
+
+    Counting them that way would check every case; a count also requires the
+    case to be among the matches gathered from the indexes, which changes
+    nothing in the answer and lets PostgreSQL count from those.
+    """
+
+    matches: Any = None
+
+    def _clone(self) -> Self:
+        clone = super()._clone()  # type: ignore[misc]
+        clone.matches = self.matches
+        return clone
+
+    def count(self) -> int:
+        if self.matches is None or self._result_cache is not None:
+            return super().count()
+        return CaseQuerySet.count(self.filter(pk__in=self.matches))
 
 
 def _uses_postgres() -> bool:
@@ -58,22 +88,27 @@ def search_cases(cases: CaseQuerySet, text: str) -> CaseQuerySet:
         query = SearchQuery(text, config=CONFIG, search_type="websearch")
         matching = cases.alias(document=Document()).filter(document=query)
         public_comments = Comment.objects.filter(is_public=True).alias(document=Document())
+        # Both sides are limited to the cases searched (a customer's organization),
+        # so a word does not gather matches from every organization first.
+        in_comments = public_comments.filter(
+            document=query, case__in=cases.order_by().values("pk")
+        ).values("case_id")
+        # One set of ids from both indexes: an OR of the two conditions would
+        # make PostgreSQL scan every visible case instead.
+        matches = matching.order_by().values("pk").union(in_comments)
         if not _is_common(matching):
-            # Both sides are limited to the cases searched (a customer's organization),
-            # so a word does not gather matches from every organization first.
-            in_comments = public_comments.filter(
-                document=query, case__in=cases.order_by().values("pk")
-            ).values("case_id")
-            # One set of ids from both indexes: an OR of the two conditions would
-            # make PostgreSQL scan every visible case instead.
-            return cases.filter(pk__in=matching.order_by().values("pk").union(in_comments))
+            return cases.filter(pk__in=matches)
         # A scalar subquery is run case by case and stops at the first matching
         # comment; an EXISTS would be turned into a hash of every matching
         # comment of the table, built before the first case is checked.
-        commented = public_comments.filter(document=query, case=OuterRef("pk")).order_by()
-        return cases.alias(
-            document=Document(), commented=Subquery(commented.values("pk")[:1])
+        first_comment = public_comments.filter(document=query, case=OuterRef("pk")).order_by()
+        walked = cases.alias(
+            document=Document(), commented=Subquery(first_comment.values("pk")[:1])
         ).filter(Q(document=query) | Q(commented__isnull=False))
+        # A new queryset of this call's own: it only changes class.
+        walked.__class__ = WalkedCases  # type: ignore[assignment]
+        walked.matches = matches  # type: ignore[attr-defined]
+        return walked
     commented = Comment.objects.filter(is_public=True, body__icontains=text).values("case_id")
     return cases.filter(
         Q(subject__icontains=text) | Q(description__icontains=text) | Q(pk__in=commented)
@@ -82,7 +117,7 @@ def search_cases(cases: CaseQuerySet, text: str) -> CaseQuerySet:
 
 def _is_common(matching: CaseQuerySet) -> bool:
     """Return whether PostgreSQL finds the first page of `matching` by walking the list in order."""
-    plan = matching.order_by(*Case._meta.ordering).values("pk")[:PAGE].explain()
+    plan = matching.order_by(*LIST_ORDER).values("pk")[:PAGE].explain()
     return "Sort" not in plan
 
 
