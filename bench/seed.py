@@ -370,44 +370,56 @@ class _Writer:
         self.comments: list[str] = []
         self.events: list[str] = []
         self.totals = Counter[str]()
-        # PostgreSQL parses one batch while Python generates the next: the
-        # transaction's own connection, used by one thread at a time.
-        self.raw = connection.connection
-        self.pending: queue.Queue[list[tuple[str, str]] | None] = queue.Queue(maxsize=1)
-        self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._copy, daemon=True)
-        self.thread.start()
-
-    def _copy(self) -> None:
-        while (batch := self.pending.get()) is not None:
-            if self.error is not None:
-                continue
-            try:
-                with self.raw.cursor() as cursor:
-                    for sql, text in batch:
-                        cursor.copy_expert(sql, io.StringIO(text))
-            except BaseException as error:  # reported by close()
-                self.error = error
-
-    def flush(self) -> None:
-        batch = []
-        for table, columns, rows in (
+        # PostgreSQL parses one batch of each table while Python generates the
+        # next, each table on a connection of its own.
+        self.tables = (
             (Case._meta.db_table, self.CASE_COLUMNS, self.cases),
             (Comment._meta.db_table, self.COMMENT_COLUMNS, self.comments),
             (CaseEvent._meta.db_table, self.EVENT_COLUMNS, self.events),
-        ):
+        )
+        self.pending: dict[str, queue.Queue[str | None]] = {
+            table: queue.Queue(maxsize=2) for table, _columns, _rows in self.tables
+        }
+        self.error: BaseException | None = None
+        self.threads = [
+            threading.Thread(target=self._copy, args=(table, columns), daemon=True)
+            for table, columns, _rows in self.tables
+        ]
+        for thread in self.threads:
+            thread.start()
+
+    def _copy(self, table: str, columns: str) -> None:
+        pending = self.pending[table]
+        try:
+            connection.ensure_connection()
+            with connection.connection.cursor() as cursor:
+                # The rows are consistent by construction: skip the per-row
+                # foreign key triggers.
+                cursor.execute("SET session_replication_role = replica")
+                cursor.execute("SET synchronous_commit = off")
+                while (text := pending.get()) is not None:
+                    cursor.copy_expert(f"COPY {table} ({columns}) FROM STDIN", io.StringIO(text))
+        except BaseException as error:  # reported by close()
+            self.error = error
+            while pending.get() is not None:
+                pass
+        finally:
+            connection.close()
+
+    def flush(self) -> None:
+        for table, _columns, rows in self.tables:
             if rows:
-                batch.append((f"COPY {table} ({columns}) FROM STDIN", "".join(rows)))
+                self.pending[table].put("".join(rows))
                 self.totals[table] += len(rows)
                 rows.clear()
-        if batch:
-            self.pending.put(batch)
 
     def close(self) -> None:
-        """Wait for the last batch to be written; raise what writing raised."""
+        """Wait for the last batches to be written; raise what writing raised."""
         self.flush()
-        self.pending.put(None)
-        self.thread.join()
+        for pending in self.pending.values():
+            pending.put(None)
+        for thread in self.threads:
+            thread.join()
         if self.error is not None:
             raise self.error
 
@@ -704,41 +716,38 @@ def seed(
         now = time.time()
         releases = _releases(now - 90 * DAY - YEARS * 365 * DAY, now - 30 * DAY)
         articles = _articles(corpus)
-        log(f"people: {time.perf_counter() - began:.1f}s")
+        # Build the secondary indexes once at the end rather than maintaining
+        # them row by row.
+        indexes = _secondary_indexes(tables)
         with connection.cursor() as cursor:
-            # The rows are consistent by construction: skip the per-row foreign
-            # key triggers, and build the secondary indexes once at the end
-            # rather than maintaining them row by row.
-            cursor.execute("SET LOCAL session_replication_role = replica")
-            cursor.execute("SET LOCAL synchronous_commit = off")
-            indexes = _secondary_indexes(tables)
             for name, _definition in indexes:
                 cursor.execute(f'DROP INDEX IF EXISTS "{name}"')
-        writer = _Writer()
-        _generate(
-            cases=cases,
-            rng=rng,
-            profiles=profiles,
-            orgs=orgs,
-            customers=customers,
-            support=support,
-            emails=emails,
-            releases=releases,
-            articles=articles,
-            texts=_texts(corpus),
-            writer=writer,
-            batch=batch,
-        )
-        with connection.cursor() as cursor:
-            for table in tables:
-                cursor.execute(
-                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                    f"COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
-                )
-        log(f"rows: {time.perf_counter() - began:.1f}s")
-    # Committed, so that several connections can build the indexes at once.
-    # Until they are built the database is not a seeded one: the harness
-    # records the seed only when this returns.
+    log(f"people: {time.perf_counter() - began:.1f}s")
+    # Committed, so that several connections can write the rows, and then
+    # build the indexes, at once. Until the indexes are built the database is
+    # not a seeded one: the harness records the seed only when this returns.
+    writer = _Writer()
+    _generate(
+        cases=cases,
+        rng=rng,
+        profiles=profiles,
+        orgs=orgs,
+        customers=customers,
+        support=support,
+        emails=emails,
+        releases=releases,
+        articles=articles,
+        texts=_texts(corpus),
+        writer=writer,
+        batch=batch,
+    )
+    with connection.cursor() as cursor:
+        for table in tables:
+            cursor.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                f"COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
+            )
+    log(f"rows: {time.perf_counter() - began:.1f}s")
     _build_indexes(indexes, tables)
     log(f"indexes: {time.perf_counter() - began:.1f}s")
     with connection.cursor() as cursor:
