@@ -154,6 +154,10 @@ def main(argv: list[str]) -> int:
             print(f"Refusing to seed {name!r}: its name does not contain 'bench'.")
             return 2
         print(f"Seeding {options.cases:,} cases into {name}...", flush=True)
+        # Forget the last seed first: one that stops halfway is never reused.
+        seed_table()
+        with connection.cursor() as cursor:
+            cursor.execute("TRUNCATE bench_seed")
         result = seed(cases=options.cases, log=lambda line: print(f"  {line}", flush=True))
         info = dataclasses.asdict(result)
         seed_table()

@@ -18,6 +18,7 @@ import dataclasses
 import datetime
 import io
 import json
+import os
 import queue
 import random
 import threading
@@ -55,6 +56,8 @@ HOUR = 3600
 DAY = 24 * HOUR
 # Share of staff replies written as internal notes.
 INTERNAL_NOTE_SHARE = 0.2
+# Connections building the indexes at once, after the rows are in.
+INDEX_BUILDERS = max(2, os.cpu_count() or 1)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -168,14 +171,71 @@ def _wipe() -> None:
 
 
 def _secondary_indexes(tables: list[str]) -> list[tuple[str, str]]:
-    """Return (name, definition) of the indexes of `tables` that back no constraint."""
+    """Return (name, definition) of the indexes of `tables` that back no constraint.
+
+    The definitions are also kept in a table until the indexes are built
+    again, so that a seed interrupted in between does not lose them: the next
+    seed builds them too.
+    """
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' "
-            "AND tablename = ANY(%s) AND indexname NOT IN (SELECT conname FROM pg_constraint)",
+            "CREATE TABLE IF NOT EXISTS bench_seed_index (name text PRIMARY KEY, definition text)"
+        )
+        cursor.execute(
+            "INSERT INTO bench_seed_index SELECT indexname, indexdef FROM pg_indexes "
+            "WHERE schemaname = 'public' AND tablename = ANY(%s) "
+            "AND indexname NOT IN (SELECT conname FROM pg_constraint) ON CONFLICT DO NOTHING",
             [tables],
         )
+        cursor.execute("SELECT name, definition FROM bench_seed_index ORDER BY name")
         return list(cursor.fetchall())
+
+
+def _build_indexes(indexes: list[tuple[str, str]], tables: list[str]) -> None:
+    """Build `indexes` on several connections at once, the slowest first; then forget them."""
+    # A GIN index over text is much the slowest to build, and PostgreSQL builds
+    # each on one process; the others take time in proportion to their table.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname, pg_relation_size(oid) FROM pg_class WHERE relname = ANY(%s)", [tables]
+        )
+        sizes = dict(cursor.fetchall())
+    pending: queue.Queue[str] = queue.Queue()
+    for _name, definition in sorted(
+        indexes,
+        key=lambda index: (" USING gin " not in index[1], -sizes.get(_table(index[1]), 0)),
+    ):
+        pending.put(definition)
+    errors: list[BaseException] = []
+
+    def build() -> None:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SET maintenance_work_mem = '512MB'")
+                while not errors:
+                    try:
+                        definition = pending.get_nowait()
+                    except queue.Empty:
+                        return
+                    cursor.execute(definition)
+        except BaseException as error:  # raised below, in the calling thread
+            errors.append(error)
+        finally:
+            connection.close()
+
+    builders = [threading.Thread(target=build) for _ in range(INDEX_BUILDERS)]
+    for thread in builders:
+        thread.start()
+    for thread in builders:
+        thread.join()
+    if errors:
+        raise errors[0]
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE bench_seed_index")
+
+
+def _table(definition: str) -> str:
+    return definition.split(" ON ", 1)[1].split()[0].removeprefix("public.")
 
 
 def _people(
@@ -310,44 +370,56 @@ class _Writer:
         self.comments: list[str] = []
         self.events: list[str] = []
         self.totals = Counter[str]()
-        # PostgreSQL parses one batch while Python generates the next: the
-        # transaction's own connection, used by one thread at a time.
-        self.raw = connection.connection
-        self.pending: queue.Queue[list[tuple[str, str]] | None] = queue.Queue(maxsize=1)
-        self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._copy, daemon=True)
-        self.thread.start()
-
-    def _copy(self) -> None:
-        while (batch := self.pending.get()) is not None:
-            if self.error is not None:
-                continue
-            try:
-                with self.raw.cursor() as cursor:
-                    for sql, text in batch:
-                        cursor.copy_expert(sql, io.StringIO(text))
-            except BaseException as error:  # reported by close()
-                self.error = error
-
-    def flush(self) -> None:
-        batch = []
-        for table, columns, rows in (
+        # PostgreSQL parses one batch of each table while Python generates the
+        # next, each table on a connection of its own.
+        self.tables = (
             (Case._meta.db_table, self.CASE_COLUMNS, self.cases),
             (Comment._meta.db_table, self.COMMENT_COLUMNS, self.comments),
             (CaseEvent._meta.db_table, self.EVENT_COLUMNS, self.events),
-        ):
+        )
+        self.pending: dict[str, queue.Queue[str | None]] = {
+            table: queue.Queue(maxsize=2) for table, _columns, _rows in self.tables
+        }
+        self.error: BaseException | None = None
+        self.threads = [
+            threading.Thread(target=self._copy, args=(table, columns), daemon=True)
+            for table, columns, _rows in self.tables
+        ]
+        for thread in self.threads:
+            thread.start()
+
+    def _copy(self, table: str, columns: str) -> None:
+        pending = self.pending[table]
+        try:
+            connection.ensure_connection()
+            with connection.connection.cursor() as cursor:
+                # The rows are consistent by construction: skip the per-row
+                # foreign key triggers.
+                cursor.execute("SET session_replication_role = replica")
+                cursor.execute("SET synchronous_commit = off")
+                while (text := pending.get()) is not None:
+                    cursor.copy_expert(f"COPY {table} ({columns}) FROM STDIN", io.StringIO(text))
+        except BaseException as error:  # reported by close()
+            self.error = error
+            while pending.get() is not None:
+                pass
+        finally:
+            connection.close()
+
+    def flush(self) -> None:
+        for table, _columns, rows in self.tables:
             if rows:
-                batch.append((f"COPY {table} ({columns}) FROM STDIN", "".join(rows)))
+                self.pending[table].put("".join(rows))
                 self.totals[table] += len(rows)
                 rows.clear()
-        if batch:
-            self.pending.put(batch)
 
     def close(self) -> None:
-        """Wait for the last batch to be written; raise what writing raised."""
+        """Wait for the last batches to be written; raise what writing raised."""
         self.flush()
-        self.pending.put(None)
-        self.thread.join()
+        for pending in self.pending.values():
+            pending.put(None)
+        for thread in self.threads:
+            thread.join()
         if self.error is not None:
             raise self.error
 
@@ -644,42 +716,40 @@ def seed(
         now = time.time()
         releases = _releases(now - 90 * DAY - YEARS * 365 * DAY, now - 30 * DAY)
         articles = _articles(corpus)
-        log(f"people: {time.perf_counter() - began:.1f}s")
+        # Build the secondary indexes once at the end rather than maintaining
+        # them row by row.
+        indexes = _secondary_indexes(tables)
         with connection.cursor() as cursor:
-            # The rows are consistent by construction: skip the per-row foreign
-            # key triggers, and build the secondary indexes once at the end
-            # rather than maintaining them row by row.
-            cursor.execute("SET LOCAL session_replication_role = replica")
-            cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
-            cursor.execute("SET LOCAL synchronous_commit = off")
-            indexes = _secondary_indexes(tables)
             for name, _definition in indexes:
-                cursor.execute(f'DROP INDEX "{name}"')
-        writer = _Writer()
-        _generate(
-            cases=cases,
-            rng=rng,
-            profiles=profiles,
-            orgs=orgs,
-            customers=customers,
-            support=support,
-            emails=emails,
-            releases=releases,
-            articles=articles,
-            texts=_texts(corpus),
-            writer=writer,
-            batch=batch,
-        )
-        log(f"rows: {time.perf_counter() - began:.1f}s")
-        with connection.cursor() as cursor:
-            for _name, definition in indexes:
-                cursor.execute(definition)
-            log(f"indexes: {time.perf_counter() - began:.1f}s")
-            for table in tables:
-                cursor.execute(
-                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                    f"COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
-                )
+                cursor.execute(f'DROP INDEX IF EXISTS "{name}"')
+    log(f"people: {time.perf_counter() - began:.1f}s")
+    # Committed, so that several connections can write the rows, and then
+    # build the indexes, at once. Until the indexes are built the database is
+    # not a seeded one: the harness records the seed only when this returns.
+    writer = _Writer()
+    _generate(
+        cases=cases,
+        rng=rng,
+        profiles=profiles,
+        orgs=orgs,
+        customers=customers,
+        support=support,
+        emails=emails,
+        releases=releases,
+        articles=articles,
+        texts=_texts(corpus),
+        writer=writer,
+        batch=batch,
+    )
+    with connection.cursor() as cursor:
+        for table in tables:
+            cursor.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                f"COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
+            )
+    log(f"rows: {time.perf_counter() - began:.1f}s")
+    _build_indexes(indexes, tables)
+    log(f"indexes: {time.perf_counter() - began:.1f}s")
     with connection.cursor() as cursor:
         cursor.execute(f"ANALYZE {', '.join(tables)}")
     seconds = time.perf_counter() - began

@@ -1,29 +1,77 @@
 """
 Full-text search over cases (subject, description, public comments) and articles.
 
-On PostgreSQL it is real full-text search: the expressions below are the very
-ones indexed by migration 0002 (GIN indexes on `to_tsvector`), so the planner
-can use those indexes. On SQLite it falls back to a case-insensitive substring
-match, which is enough for development and tests.
+On PostgreSQL it is real full-text search. Cases and comments keep their
+search document in a generated column, `search_document`, indexed with GIN
+(migrations 0002 and 0006); articles are searched by the expression their
+index of migration 0002 is built on. On SQLite it falls back to a
+case-insensitive substring match, which is enough for development and tests.
+
+A search for a word found in many cases and one for a rare word want
+different plans: the list's page of the newest matches is found soonest by
+checking the visible cases in list order when matches are common, and by
+gathering the matches from the indexes and sorting them when they are rare.
+`search_cases` chooses by how common PostgreSQL's statistics say the words
+searched for are.
 """
 
 import re
+from typing import Any, Self
 
-from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector, SearchVectorField
 from django.db import connection
-from django.db.models import Q
+from django.db.models import Expression, OuterRef, Q, Subquery
+from django.db.models.expressions import Col
 
 from cases.models import CaseQuerySet, Comment, KnowledgeArticle, KnowledgeArticleQuerySet
 
 CONFIG = "english"
+# The cases of the lists' first page.
+PAGE = 25
 
 
-def case_vector() -> SearchVector:
-    return SearchVector("subject", "description", config=CONFIG)
+class Document(Expression):
+    """The `search_document` column PostgreSQL keeps for each row of the model searched."""
+
+    output_field = SearchVectorField()
+
+    def resolve_expression(
+        self,
+        query: Any = None,
+        allow_joins: bool = True,
+        reuse: set[str] | None = None,
+        summarize: bool = False,
+        for_save: bool = False,
+    ) -> Any:
+        # The column is not a model field (SQLite has none): refer to it as a
+        # field of the query's own table would be, so that the reference
+        # follows the table when the query becomes a subquery.
+        field = SearchVectorField()
+        field.set_attributes_from_name("search_document")
+        field.model = query.model
+        return Col(query.get_initial_alias(), field)
 
 
-def comment_vector() -> SearchVector:
-    return SearchVector("body", config=CONFIG)
+class WalkedCases(CaseQuerySet):
+    """
+    The cases matching a common word, found by checking the cases in list order.
+
+    Counting them that way would check every case; a count also requires the
+    case to be among the matches gathered from the indexes, which changes
+    nothing in the answer and lets PostgreSQL count from those.
+    """
+
+    matches: Any = None
+
+    def _clone(self) -> Self:
+        clone = super()._clone()  # type: ignore[misc]
+        clone.matches = self.matches
+        return clone
+
+    def count(self) -> int:
+        if self.matches is None or self._result_cache is not None:
+            return super().count()
+        return CaseQuerySet.count(self.filter(pk__in=self.matches))
 
 
 def _uses_postgres() -> bool:
@@ -37,25 +85,72 @@ def search_cases(cases: CaseQuerySet, text: str) -> CaseQuerySet:
         return cases
     if _uses_postgres():
         query = SearchQuery(text, config=CONFIG, search_type="websearch")
+        matching = cases.alias(document=Document()).filter(document=query)
+        public_comments = Comment.objects.filter(is_public=True).alias(document=Document())
         # Both sides are limited to the cases searched (a customer's organization),
-        # so a common word does not gather matches from every organization first.
-        searched = cases.order_by().values("pk")
-        in_comments = (
-            Comment.objects.filter(is_public=True, case__in=searched)
-            .alias(document=comment_vector())
-            .filter(document=query)
-            .values("case_id")
-        )
-        in_cases = (
-            cases.order_by().alias(document=case_vector()).filter(document=query).values("pk")
-        )
+        # so a word does not gather matches from every organization first.
+        in_comments = public_comments.filter(
+            document=query, case__in=cases.order_by().values("pk")
+        ).values("case_id")
         # One set of ids from both indexes: an OR of the two conditions would
         # make PostgreSQL scan every visible case instead.
-        return cases.filter(pk__in=in_cases.union(in_comments))
+        matches = matching.order_by().values("pk").union(in_comments)
+        if not _is_common(text):
+            return cases.filter(pk__in=matches)
+        # A scalar subquery is run case by case and stops at the first matching
+        # comment; an EXISTS would be turned into a hash of every matching
+        # comment of the table, built before the first case is checked.
+        first_comment = public_comments.filter(document=query, case=OuterRef("pk")).order_by()
+        walked = cases.alias(
+            document=Document(), commented=Subquery(first_comment.values("pk")[:1])
+        ).filter(Q(document=query) | Q(commented__isnull=False))
+        # A new queryset of this call's own: it only changes class.
+        walked.__class__ = WalkedCases  # type: ignore[assignment]
+        walked.matches = matches  # type: ignore[attr-defined]
+        return walked
     commented = Comment.objects.filter(is_public=True, body__icontains=text).values("case_id")
     return cases.filter(
         Q(subject__icontains=text) | Q(description__icontains=text) | Q(pk__in=commented)
     )
+
+
+# The share of the cases and of the comments whose search document has every
+# word searched for, as far as PostgreSQL's statistics of the column tell (a
+# word they do not list counts as rare), and the number of rows.
+SHARES = r"""
+WITH searched AS (
+    SELECT ARRAY(
+        SELECT m[1] FROM regexp_matches(
+            websearch_to_tsquery(%s::regconfig, %s)::text, '(?<!!)''((?:[^'']|'''')+)''', 'g'
+        ) AS m
+    ) AS lexemes
+)
+SELECT stats.tablename, table_.reltuples, (
+    SELECT min(COALESCE(common.freq, 0))
+    FROM unnest(searched.lexemes) AS wanted (lexeme)
+    LEFT JOIN unnest(stats.most_common_elems::text::text[], stats.most_common_elem_freqs)
+        AS common (lexeme, freq) USING (lexeme)
+)
+FROM searched, pg_stats AS stats JOIN pg_class AS table_ ON table_.relname = stats.tablename
+WHERE stats.schemaname = current_schema() AND stats.attname = 'search_document'
+    AND stats.tablename IN ('cases_case', 'cases_comment')
+"""
+
+
+def _is_common(text: str) -> bool:
+    """Return whether matches of `text` are common enough to find a page of them in list order."""
+    with connection.cursor() as cursor:
+        cursor.execute(SHARES, [CONFIG, text])
+        rows = {table: (count, share) for table, count, share in cursor.fetchall()}
+    cases, case_share = rows.get("cases_case", (0, None))
+    comment_share = rows.get("cases_comment", (0, None))[1]
+    if case_share is None or comment_share is None:
+        return False
+    # Walking the list reads about PAGE / share cases for a page; gathering
+    # the matches reads share * cases of them. The walk wins above the share
+    # where the two meet.
+    share = case_share + comment_share
+    return bool(share * share * cases >= PAGE)
 
 
 def search_articles(articles: KnowledgeArticleQuerySet, text: str) -> KnowledgeArticleQuerySet:
