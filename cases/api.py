@@ -460,8 +460,12 @@ class CaseViewSet(ThrottledFirst, viewsets.GenericViewSet[Case]):
         if request.method == "POST":
             with transaction.atomic():
                 # The answer, a comment, shows none of the case's related rows;
-                # the emails of a customer's reply go to the assignee.
-                case = self.lock_case(Case.objects.visible_to(user).select_related("assignee"))
+                # the emails of a customer's reply go to the assignee, those of
+                # staff's to customers, whom the case's own columns name.
+                cases = Case.objects.visible_to(user)
+                if user.is_customer:
+                    cases = cases.select_related("assignee")
+                case = self.lock_case(cases)
                 context = {**self.get_serializer_context(), "case": case}
                 return idempotent(request, lambda: self._comment(request, case, context))
         case = self.get_case()
