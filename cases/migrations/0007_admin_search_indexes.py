@@ -35,6 +35,6 @@ def drop_indexes(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("cases", "0005_case_comment_counts")]
+    dependencies = [("cases", "0006_search_documents")]
 
     operations = [migrations.RunPython(create_indexes, drop_indexes, elidable=False)]
