@@ -422,9 +422,10 @@ def event_body(event: dict[str, Any], case: Case) -> str:
     kind = event["kind"]
     data = event["data"] if isinstance(event["data"], dict) else {}
     reason = REASON.format(linebreaksbr(event["reason"])) if event["reason"] else ""
+    badges = STATUS_BADGES if kind == EventKind.STATUS_CHANGED else TYPE_BADGES
     if kind == EventKind.FILED:
         channel = escape(channel_label(data.get("channel") or case.channel))
-        return f"<p>Filed the case as {event['to_badge']} through {channel}.</p>"
+        return f"<p>Filed the case as {badges[event['to_value']]} through {channel}.</p>"
     if kind == EventKind.COMMENTED:
         body = render_markdown(event["comment__body"] or "")
         files = event["files"] or ""
@@ -432,14 +433,15 @@ def event_body(event: dict[str, Any], case: Case) -> str:
     if kind == EventKind.RECLASSIFIED:
         meaning = escape(type_description(event["to_value"]))
         return (
-            f"<p>Reclassified the case from {event['from_badge']} to {event['to_badge']}.</p>"
+            f"<p>Reclassified the case from {badges[event['from_value']]}"
+            f" to {badges[event['to_value']]}.</p>"
             f'{reason}<p class="type-meaning">What this means for you: {meaning}</p>'
         )
     if kind == EventKind.STATUS_CHANGED:
         resolution = data.get("resolution")
         release = data.get("release")
         return (
-            f"<p>Status {event['from_badge']} → {event['to_badge']}"
+            f"<p>Status {badges[event['from_value']]} → {badges[event['to_value']]}"
             + (f", resolution: {escape(resolution_label(resolution))}" if resolution else "")
             + (f", release {escape(str(release))}" if release else "")
             + f".</p>{reason}"
@@ -494,9 +496,6 @@ def timeline(case: Case, user: User) -> tuple[SafeString, SafeString | None]:
     for event in shown_events:
         comment_files = by_comment.get(event["comment_id"]) if event["comment_id"] else None
         event["files"] = attachment_list(comment_files) if comment_files else None
-        badges = STATUS_BADGES if event["kind"] == EventKind.STATUS_CHANGED else TYPE_BADGES
-        event["from_badge"] = badges[event["from_value"]]
-        event["to_badge"] = badges[event["to_value"]]
         at = timezone.localtime(event["at"])
         public = event["is_public"]
         items.append(
@@ -531,12 +530,15 @@ def render_case(
         "cases.comment_case"
     )
     history, case_files = timeline(case, user)
+    filed_at = timezone.localtime(case.created_at)
     context = {
         "case": case,
         "type_badge": TYPE_BADGES.of(case.type),
         "status_badge": STATUS_BADGES.of(case.status),
         "severity_badge": SEVERITY_BADGES.of(case.severity),
         "history": history,
+        "filed_at_iso": filed_at.isoformat(),
+        "filed_at_text": filed_at.strftime("%Y-%m-%d %H:%M"),
         "case_attachments": case_files,
         "reply_form": forms.get("reply_form") or (CaseReplyForm() if can_reply else None),
         "close_form": forms.get("close_form") or (CaseCloseForm() if "close" in allowed else None),
