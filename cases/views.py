@@ -27,6 +27,7 @@ from django.http import (
     QueryDict,
 )
 from django.shortcuts import get_object_or_404, render
+from django.template.defaultfilters import linebreaksbr
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
@@ -45,6 +46,7 @@ from cases.forms import (
     CaseReopenForm,
     CaseReplyForm,
 )
+from cases.markdown import render_markdown
 from cases.models import (
     Attachment,
     Case,
@@ -56,6 +58,12 @@ from cases.models import (
     Status,
 )
 from cases.search import search_articles, search_cases, suggest_articles
+from cases.templatetags.casebook import (
+    channel_label,
+    filesize,
+    resolution_label,
+    type_description,
+)
 from notifications.dispatch import follow_case, unfollow_case
 from notifications.models import CaseFollower
 
@@ -370,42 +378,142 @@ class CaseCreateView(LoginRequiredMixin, FormView[CaseFileForm]):
 # The case page and its actions ----------------------------------------------
 
 
-def timeline(case: Case, user: User) -> tuple[list[CaseEvent], list[Attachment]]:
-    """
-    Return the events of `case` that `user` may read, and the files filed with the case.
+# The markup of `cases/_attachments.html`, written here: an include per comment
+# costs more than the rest of its event.
+ATTACHMENTS = '<ul class="attachments" aria-label="Attachments">\n{items}</ul>'
+ATTACHMENT = (
+    '    <li><a href="{url}" download><bdi>{name}</bdi></a>'
+    ' <span class="file-size">({size})</span></li>\n'
+)
+EVENT_FIELDS = (
+    "id",
+    "kind",
+    "at",
+    "from_value",
+    "to_value",
+    "reason",
+    "is_public",
+    "data",
+    "comment_id",
+    "comment__body",
+    "comment__is_public",
+    "actor__name",
+    "actor__email",
+)
 
-    Each comment event gets its files as `files`. Two queries whatever the
-    size of the history: the events, then every file of the case. What the
-    page shows of each event is worked out here, once, rather than by a
-    template tag per event.
-    """
-    events = list(
-        CaseEvent.objects.visible_to(user)
-        .filter(case_id=case.pk)
-        .select_related("actor", "comment")
-        .order_by("at", "id")
+
+def attachment_list(files: list[tuple[str, str, int]]) -> SafeString:
+    """Return the list of `files` (address, name, size) as `cases/_attachments.html` writes it."""
+    items = "".join(
+        ATTACHMENT.format(url=escape(url), name=escape(name), size=filesize(size))
+        for url, name, size in files
     )
+    return mark_safe(ATTACHMENTS.format(items=items))  # nosec B308 B703 - escaped above
+
+
+REASON = (
+    '<blockquote class="reason" dir="auto"><span class="visually-hidden">Reason: </span>'
+    "{}</blockquote>"
+)
+
+
+def event_body(event: dict[str, Any], case: Case) -> str:
+    """Return what the history says of `event` under its actor and time, as HTML."""
+    kind = event["kind"]
+    data = event["data"] if isinstance(event["data"], dict) else {}
+    reason = REASON.format(linebreaksbr(event["reason"])) if event["reason"] else ""
+    badges = STATUS_BADGES if kind == EventKind.STATUS_CHANGED else TYPE_BADGES
+    if kind == EventKind.FILED:
+        channel = escape(channel_label(data.get("channel") or case.channel))
+        return f"<p>Filed the case as {badges[event['to_value']]} through {channel}.</p>"
+    if kind == EventKind.COMMENTED:
+        body = render_markdown(event["comment__body"] or "")
+        files = event["files"] or ""
+        return f'<div class="markdown comment-body" dir="auto">{body}</div>{files}'
+    if kind == EventKind.RECLASSIFIED:
+        meaning = escape(type_description(event["to_value"]))
+        return (
+            f"<p>Reclassified the case from {badges[event['from_value']]}"
+            f" to {badges[event['to_value']]}.</p>"
+            f'{reason}<p class="type-meaning">What this means for you: {meaning}</p>'
+        )
+    if kind == EventKind.STATUS_CHANGED:
+        resolution = data.get("resolution")
+        release = data.get("release")
+        return (
+            f"<p>Status {badges[event['from_value']]} → {badges[event['to_value']]}"
+            + (f", resolution: {escape(resolution_label(resolution))}" if resolution else "")
+            + (f", release {escape(str(release))}" if release else "")
+            + f".</p>{reason}"
+        )
+    if kind == EventKind.ASSIGNED:
+        return f"<p>Assigned to {escape(event['to_value'] or 'nobody')}.</p>"
+    return ""
+
+
+# One event of the history, as the page's template wrote it; written here since
+# a dozen template tags an event cost more than the rest of the page.
+EVENT = """<li class="event event-{kind}{internal}" id="event-{id}">
+        <p class="event-meta">
+          <span class="event-actor"><bdi>{actor}</bdi></span>
+          <time datetime="{at}">{at_text}</time>
+          {internal_badge}
+        </p>
+        {body}
+      </li>"""
+
+
+INTERNAL_BADGE = '<span class="badge badge-internal">Internal</span>'
+
+
+def timeline(case: Case, user: User) -> tuple[SafeString, SafeString | None]:
+    """
+    Return the history of `case` that `user` may read, and the list of the case's own files.
+
+    Two queries whatever the size of the history: the events, then every file
+    of the case, as plain values (the page needs no model instance of
+    them). Each event is written here, once, rather than by template tags.
+    """
+    events = CaseEvent.objects.visible_to(user).filter(case_id=case.pk).order_by("at", "id")
     # Internal comments are events that are not public already; checking the
     # comment too means a mis-recorded event still cannot leak a note.
-    events = [e for e in events if e.comment is None or e.comment.is_public or user.is_staff]
+    shown_events = [
+        event
+        for event in events.values(*EVENT_FIELDS)
+        if event["comment_id"] is None or event["comment__is_public"] or user.is_staff
+    ]
     # The files of the case itself and of the comments shown: those of an
     # internal note never reach a customer's page.
-    shown = {None} | {event.comment_id for event in events}
-    by_comment: dict[int | None, list[Attachment]] = defaultdict(list)
+    shown = {None} | {event["comment_id"] for event in shown_events}
+    by_comment: dict[int | None, list[tuple[str, str, int]]] = defaultdict(list)
     # The download address of every file from one reverse(): file 0's, less its "0/".
     url = reverse("cases:attachment", kwargs={"number": case.number, "pk": 0})[:-2]
-    for attachment in case.attachments.order_by("id"):
-        if attachment.comment_id in shown:
-            attachment.url = f"{url}{attachment.pk}/"  # type: ignore[attr-defined]
-            by_comment[attachment.comment_id].append(attachment)
-    for event in events:
-        event.files = by_comment.get(event.comment_id, []) if event.comment_id else []  # type: ignore[attr-defined]
-        badges = STATUS_BADGES if event.kind == EventKind.STATUS_CHANGED else TYPE_BADGES
-        event.from_badge = badges.of(event.from_value)  # type: ignore[attr-defined]
-        event.to_badge = badges.of(event.to_value)  # type: ignore[attr-defined]
-        at = timezone.localtime(event.at)
-        event.at_iso, event.at_text = at.isoformat(), at.strftime("%Y-%m-%d %H:%M")  # type: ignore[attr-defined]
-    return events, by_comment.get(None, [])
+    files = Attachment.objects.filter(case_id=case.pk).order_by("id")
+    for pk, comment_id, name, size in files.values_list("id", "comment_id", "name", "size"):
+        if comment_id in shown:
+            by_comment[comment_id].append((f"{url}{pk}/", name, size))
+    items = []
+    for event in shown_events:
+        comment_files = by_comment.get(event["comment_id"]) if event["comment_id"] else None
+        event["files"] = attachment_list(comment_files) if comment_files else None
+        at = timezone.localtime(event["at"])
+        public = event["is_public"]
+        items.append(
+            EVENT.format(
+                kind=escape(event["kind"]),
+                internal="" if public else " event-internal",
+                id=event["id"],
+                # User.get_full_name(), or the system when nobody acted.
+                actor=escape(event["actor__name"] or event["actor__email"] or "Casebook"),
+                at=at.isoformat(),
+                at_text=at.strftime("%Y-%m-%d %H:%M"),
+                internal_badge="" if public else INTERNAL_BADGE,
+                body=event_body(event, case),
+            )
+        )
+    history = mark_safe("\n      ".join(items))  # nosec B308 B703 - escaped as written
+    case_files = by_comment.get(None)
+    return history, attachment_list(case_files) if case_files else None
 
 
 def render_case(
@@ -421,19 +529,21 @@ def render_case(
     can_reply = (case.status != Status.CLOSED or user.is_staff) and user.has_perm(
         "cases.comment_case"
     )
-    events, case_files = timeline(case, user)
+    history, case_files = timeline(case, user)
+    filed_at = timezone.localtime(case.created_at)
     context = {
         "case": case,
         "type_badge": TYPE_BADGES.of(case.type),
         "status_badge": STATUS_BADGES.of(case.status),
         "severity_badge": SEVERITY_BADGES.of(case.severity),
-        "events": events,
+        "history": history,
+        "filed_at_iso": filed_at.isoformat(),
+        "filed_at_text": filed_at.strftime("%Y-%m-%d %H:%M"),
         "case_attachments": case_files,
         "reply_form": forms.get("reply_form") or (CaseReplyForm() if can_reply else None),
         "close_form": forms.get("close_form") or (CaseCloseForm() if "close" in allowed else None),
         "reopen_form": forms.get("reopen_form")
         or (CaseReopenForm() if "reopen" in allowed else None),
-        "EventKind": EventKind,
         # The reporter gets every email anyway; other people of the organization may follow.
         "can_follow": user.organization_id == case.organization_id and user.pk != case.reporter_id,
     }
