@@ -378,8 +378,8 @@ class CaseCreateView(LoginRequiredMixin, FormView[CaseFileForm]):
 # The case page and its actions ----------------------------------------------
 
 
-# The markup of `cases/_attachments.html`, written here: an include per comment
-# costs more than the rest of its event.
+# The files of a comment or of the case, written here rather than in a
+# template: an include per comment cost more than the rest of its event.
 ATTACHMENTS = '<ul class="attachments" aria-label="Attachments">\n{items}</ul>'
 ATTACHMENT = (
     '    <li><a href="{url}" download><bdi>{name}</bdi></a>'
@@ -403,7 +403,7 @@ EVENT_FIELDS = (
 
 
 def attachment_list(files: list[tuple[str, str, int]]) -> SafeString:
-    """Return the list of `files` (address, name, size) as `cases/_attachments.html` writes it."""
+    """Return the markup listing `files` (address, name, size), each a download link."""
     items = "".join(
         ATTACHMENT.format(url=escape(url), name=escape(name), size=filesize(size))
         for url, name, size in files
