@@ -136,9 +136,15 @@ def test_twenty_clients_on_one_case_keep_every_comment_and_a_consistent_history(
 
     assert [o for o in outcomes if o[0] in ("unexpected", "invalid")] == []
     posted = sorted(body for kind, body in outcomes if kind == "comment")
-    # The load really happened: comments, reclassifications and moves all got through.
+    # The load really happened: comments and moves got through, and support tried
+    # to reclassify. Those may all be refused: a case resolved early in the run
+    # takes no reclassification until someone reopens it.
     assert len(posted) >= CLIENTS
-    assert {"reclassified", "moved"} <= {kind for kind, _ in outcomes}
+    assert "moved" in {kind for kind, _ in outcomes}
+    attempts = [
+        o for o in outcomes if o[0] == "reclassified" or o == ("refused", "TransitionNotAllowed")
+    ]
+    assert attempts
     kept = sorted(Comment.objects.filter(case=case).values_list("body", flat=True))
     assert kept == posted
     commented = CaseEvent.objects.filter(case=case, kind=EventKind.COMMENTED).count()
