@@ -1,9 +1,12 @@
 """Template helpers of the customer portal: markdown, labels and badges for types and statuses."""
 
+from html import escape
+from typing import Any
+
 from django import template
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 
 from cases.markdown import render_markdown
 from cases.models import (
@@ -77,21 +80,46 @@ def severity_label(value: int | str) -> str:
         return str(value)
 
 
-@register.inclusion_tag("cases/_badge.html")
-def status_badge(value: str) -> dict[str, str]:
+def _badge(kind: str, value: object, label: object) -> str:
+    """Return the markup of a badge: a value shown as colour and text."""
+    value, label = escape(str(value)), escape(str(label))
+    return f'<span class="badge badge-{kind} {kind}-{value}">{label}</span>'
+
+
+class Badges(dict[str, str]):
+    """The badges of every value of some choices, written once; an unknown value shows as is."""
+
+    def __init__(self, kind: str, choices: list[tuple[Any, str]]) -> None:
+        super().__init__({str(value): _badge(kind, value, label) for value, label in choices})
+        self.kind = kind
+
+    def __missing__(self, value: str) -> str:
+        return _badge(self.kind, value, value)
+
+    def of(self, value: object) -> SafeString:
+        return mark_safe(self[str(value)])  # nosec B308 B703 - escaped by _badge
+
+
+TYPE_BADGES = Badges("type", CaseType.choices)
+STATUS_BADGES = Badges("status", Status.choices)
+SEVERITY_BADGES = Badges("severity", Severity.choices)
+
+
+@register.simple_tag
+def status_badge(value: str) -> SafeString:
     """A status shown as colour and text."""
-    return {"kind": "status", "value": value, "label": _label(Status, value)}
+    return STATUS_BADGES.of(value)
 
 
-@register.inclusion_tag("cases/_badge.html")
-def type_badge(value: str) -> dict[str, str]:
+@register.simple_tag
+def type_badge(value: str) -> SafeString:
     """A type shown as colour and text."""
-    return {"kind": "type", "value": value, "label": _label(CaseType, value)}
+    return TYPE_BADGES.of(value)
 
 
-@register.inclusion_tag("cases/_badge.html")
-def severity_badge(value: int) -> dict[str, str]:
-    return {"kind": "severity", "value": str(value), "label": severity_label(value)}
+@register.simple_tag
+def severity_badge(value: int) -> SafeString:
+    return SEVERITY_BADGES.of(value)
 
 
 @register.filter
