@@ -470,8 +470,8 @@ def test_case_page_runs_a_fixed_number_of_queries(
 
     # session, user with their permissions, the case (with its organization for
     # the page header, its people, release, article and whether the user
-    # follows it), events, the case's files
-    with django_assert_num_queries(5):
+    # follows it), the events with the case's files
+    with django_assert_num_queries(4):
         response = client.get(detail_url(case))
 
     assert response.status_code == 200
@@ -488,8 +488,8 @@ def test_a_closed_case_page_asks_no_permission(
 ) -> None:
     services.close_case(case=resolved(case, support), by=customer)
 
-    # session, user, the case, events, the case's files
-    with django_assert_num_queries(5):
+    # session, user, the case, the events with the case's files
+    with django_assert_num_queries(4):
         response = customer_client.get(detail_url(case))
 
     assert "Send reply" not in response.text
