@@ -40,6 +40,8 @@ def _reader(fields: Sequence[Field[Any, Any] | None], db: str) -> Reader:
     Return a function turning a row of `fields`' columns into their Python values.
 
     None stands for a column the database gives as Python wants it already.
+    The reader is kept for the process, across threads: the converters read
+    only what every connection to `db` shares (its settings, its time zone).
     """
     connection = connections[db]
     steps = []
