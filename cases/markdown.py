@@ -8,6 +8,7 @@ cannot run. Images are dropped: a remote image in a case would tell its host who
 read the case and when.
 """
 
+import re
 from functools import lru_cache
 
 import nh3
@@ -51,6 +52,44 @@ def sanitise(html: str) -> str:
 
 def render_markdown(text: str) -> SafeString:
     """Return the markdown `text` as sanitised HTML, safe to put in a page."""
+    plain = plain_paragraphs(text or "")
+    if plain is not None:
+        return mark_safe(plain)  # nosec B308 B703 - no character of markup or to escape in it
     # The HTML was just cleaned by nh3 against the allow-list above: safe to mark.
     html = sanitise(_renderer().render(text or ""))
     return mark_safe(html)  # nosec B308 B703 - sanitised by nh3 on the line above
+
+
+# A character that may start inline markup, or that HTML escapes.
+INLINE_MARKUP = re.compile(r"[\\`*_~\[\]!<>&|]")
+# What may start a block (indented code, a list, a heading, a quote, an
+# underline) at the start of a line, or make a line break at its end.
+BLOCK_MARKUP = re.compile(r"^[ \d#=+>-]|[ ]$", re.MULTILINE)
+
+
+def plain_paragraphs(text: str) -> str | None:
+    """
+    Return what `render_markdown` makes of `text` if it is plain paragraphs, else None.
+
+    Most comments are a few lines of prose: markdown would make each run of
+    lines a paragraph and change nothing else, at a cost greater than the rest
+    of their event. Text with any character that could mean markup, need
+    escaping or be read as other white space than a space is left to markdown.
+    tests/test_portal_markdown.py checks this agrees with markdown.
+    """
+    if INLINE_MARKUP.search(text) or BLOCK_MARKUP.search(text):
+        return None
+    lines = text.split("\n")
+    # isprintable() is False for tabs, carriage returns, no-break and other
+    # spaces, and invisible characters.
+    if not all(line.isprintable() for line in lines):
+        return None
+    html = []
+    paragraph: list[str] = []
+    for line in [*lines, ""]:
+        if line:
+            paragraph.append(line)
+        elif paragraph:
+            html.append("<p>" + "\n".join(paragraph) + "</p>\n")
+            paragraph = []
+    return "".join(html)

@@ -165,18 +165,30 @@ class KnowledgeArticle(models.Model):
         return self.title
 
 
+def case_visibility(user: "User") -> tuple[bool, int | None]:
+    """
+    Return whether `user` may see cases, and the organization they are limited to.
+
+    The organization is None when they may see every organization's cases.
+    """
+    if not user.is_authenticated or not user.is_active:
+        return False, None
+    # A customer sees their organization's cases, whatever permissions they
+    # were given; deciding it needs no query.
+    if user.organization_id is not None:
+        return True, user.organization_id
+    return user.has_perm("cases.view_all_cases"), None
+
+
 class CaseQuerySet(models.QuerySet["Case"]):
     def visible_to(self, user: "User") -> "CaseQuerySet":
         """Return the cases `user` may see: all for staff, their organization's for a customer."""
-        if not user.is_authenticated or not user.is_active:
+        sees_cases, organization_id = case_visibility(user)
+        if not sees_cases:
             return self.none()
-        # A customer sees their organization's cases, whatever permissions they
-        # were given; deciding it needs no query.
-        if user.organization_id is not None:
-            return self.filter(organization_id=user.organization_id)
-        if user.has_perm("cases.view_all_cases"):
-            return self
-        return self.none()
+        if organization_id is not None:
+            return self.filter(organization_id=organization_id)
+        return self
 
     def by_number(self, number: str) -> "CaseQuerySet":
         """Filter to the case numbered `number` (``CASE-000123``); empty if malformed."""

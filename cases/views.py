@@ -1,10 +1,11 @@
 """
 The customer portal's pages.
 
-Every page finds its case with ``Case.objects.visible_to(user).by_number(number)``,
-so a case of another organization is a 404 wherever it is asked for. Every
-change goes through `cases.services`; `run_service` turns what a service
-refuses into form errors, in one place for all pages.
+Every page finds its case with `visible_case`, which decides as
+``Case.objects.visible_to(user)`` does, so a case of another organization is a
+404 wherever it is asked for. Every change goes through `cases.services`;
+`run_service` turns what a service refuses into form errors, in one place for
+all pages.
 """
 
 import datetime
@@ -16,7 +17,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, IntegerField, OuterRef, Q, Subquery
+from django.db.models import IntegerField, Q, Subquery
 from django.forms import Form
 from django.http import (
     FileResponse,
@@ -50,11 +51,12 @@ from cases.markdown import render_markdown
 from cases.models import (
     Attachment,
     Case,
-    CaseEvent,
     EventKind,
     KnowledgeArticle,
     Status,
+    case_visibility,
 )
+from cases.page_queries import read_case, read_history
 from cases.search import search_articles, search_cases, suggest_articles
 from cases.templatetags.casebook import (
     SEVERITY_BADGES,
@@ -66,7 +68,6 @@ from cases.templatetags.casebook import (
     type_description,
 )
 from notifications.dispatch import follow_case, unfollow_case
-from notifications.models import CaseFollower
 
 
 def run_service(form: Form, action: Callable[[], Any]) -> int | None:
@@ -93,15 +94,24 @@ def run_service(form: Form, action: Callable[[], Any]) -> int | None:
 
 
 def visible_case(request: HttpRequest, number: str) -> Case:
-    """Return the case numbered `number` if the signed-in user may see it, else raise 404."""
-    cases = Case.objects.visible_to(request.user).by_number(number)  # type: ignore[arg-type]
-    # Whether the user follows the case, for its page, in the same query.
-    followed = CaseFollower.objects.filter(case=OuterRef("pk"), user=_user(request))
-    return get_object_or_404(
-        cases.select_related(
-            "reporter", "assignee", "organization", "target_release", "knowledge_article"
-        ).annotate(is_followed=Exists(followed))
+    """
+    Return the case numbered `number` if the signed-in user may see it, else raise 404.
+
+    The case comes with its people, organization, release and article, and
+    whether the user follows it (`is_followed`), in one query. Whom it is
+    visible to is decided as ``Case.objects.visible_to(user)`` decides.
+    """
+    user = _user(request)
+    pk = Case.pk_from_number(number)
+    sees_cases, organization_id = case_visibility(user)
+    case = (
+        read_case(pk, organization_id=organization_id, user=user)
+        if pk is not None and sees_cases
+        else None
     )
+    if case is None:
+        raise Http404("No such case.")
+    return case
 
 
 def _user(request: HttpRequest) -> User:
@@ -362,21 +372,6 @@ ATTACHMENT = (
     '    <li><a href="{url}" download><bdi>{name}</bdi></a>'
     ' <span class="file-size">({size})</span></li>\n'
 )
-EVENT_FIELDS = (
-    "id",
-    "kind",
-    "at",
-    "from_value",
-    "to_value",
-    "reason",
-    "is_public",
-    "data",
-    "comment_id",
-    "comment__body",
-    "comment__is_public",
-    "actor__name",
-    "actor__email",
-)
 
 
 def attachment_list(files: list[tuple[str, str, int]]) -> SafeString:
@@ -447,16 +442,17 @@ def timeline(case: Case, user: User) -> tuple[SafeString, SafeString | None]:
     """
     Return the history of `case` that `user` may read, and the list of the case's own files.
 
-    Two queries whatever the size of the history: the events, then every file
-    of the case, as plain values (the page needs no model instance of
-    them). Each event is written here, once, rather than by template tags.
+    One query whatever the size of the history: the events and every file of
+    the case, as plain values (the page needs no model instance of them).
+    Each event is written here, once, rather than by template tags.
     """
-    events = CaseEvent.objects.visible_to(user).filter(case_id=case.pk).order_by("at", "id")
+    # The events CaseEvent.objects.visible_to(user) gives: staff read internal ones too.
+    events, files = read_history(case, public_only=not user.is_staff)
     # Internal comments are events that are not public already; checking the
     # comment too means a mis-recorded event still cannot leak a note.
     shown_events = [
         event
-        for event in events.values(*EVENT_FIELDS)
+        for event in events
         if event["comment_id"] is None or event["comment__is_public"] or user.is_staff
     ]
     # The files of the case itself and of the comments shown: those of an
@@ -465,8 +461,7 @@ def timeline(case: Case, user: User) -> tuple[SafeString, SafeString | None]:
     by_comment: dict[int | None, list[tuple[str, str, int]]] = defaultdict(list)
     # The download address of every file from one reverse(): file 0's, less its "0/".
     url = reverse("cases:attachment", kwargs={"number": case.number, "pk": 0})[:-2]
-    files = Attachment.objects.filter(case_id=case.pk).order_by("id")
-    for pk, comment_id, name, size in files.values_list("id", "comment_id", "name", "size"):
+    for pk, comment_id, name, size in files:
         if comment_id in shown:
             by_comment[comment_id].append((f"{url}{pk}/", name, size))
     items = []

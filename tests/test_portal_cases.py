@@ -6,12 +6,13 @@ from typing import Any
 import pytest
 from django.template.loader import render_to_string
 from django.test import Client
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse, set_script_prefix
 
 from accounts.models import User
 from cases import services
 from cases.forms import CaseReplyForm
 from cases.models import Case, CaseEvent, CaseType, EventKind, Resolution, Severity, Status
+from cases.templatetags.casebook import fixed_url
 from cases.views import CaseListView
 from tests import factories
 from tests.portal_helpers import upload
@@ -470,8 +471,8 @@ def test_case_page_runs_a_fixed_number_of_queries(
 
     # session, user with their permissions, the case (with its organization for
     # the page header, its people, release, article and whether the user
-    # follows it), events, the case's files
-    with django_assert_num_queries(5):
+    # follows it), the events with the case's files
+    with django_assert_num_queries(4):
         response = client.get(detail_url(case))
 
     assert response.status_code == 200
@@ -488,8 +489,8 @@ def test_a_closed_case_page_asks_no_permission(
 ) -> None:
     services.close_case(case=resolved(case, support), by=customer)
 
-    # session, user, the case, events, the case's files
-    with django_assert_num_queries(5):
+    # session, user, the case, the events with the case's files
+    with django_assert_num_queries(4):
         response = customer_client.get(detail_url(case))
 
     assert "Send reply" not in response.text
@@ -656,3 +657,17 @@ def test_list_shows_25_cases_a_page_by_default_and_says_so(
 
     assert len(response.context["cases"]) == 25
     assert '<option value="25" selected>' in response.text
+
+
+@pytest.mark.parametrize("prefix", ["/", "/support/"])
+def test_fixed_url_is_what_url_reverses(prefix: str) -> None:
+    """The page header's addresses, reversed once, follow the script prefix as {% url %} does."""
+    names = ["cases:list", "cases:new", "kb:list", "accounts:notifications", "accounts:logout"]
+    previous = get_script_prefix()
+    set_script_prefix(prefix)
+    try:
+        for name in names:
+            assert fixed_url(name) == reverse(name)
+            assert reverse(name).startswith(prefix)
+    finally:
+        set_script_prefix(previous)

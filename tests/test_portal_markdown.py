@@ -3,8 +3,10 @@
 from html.parser import HTMLParser
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from cases.markdown import render_markdown, sanitise
+from cases.markdown import _renderer, plain_paragraphs, render_markdown, sanitise
 
 
 class Markup(HTMLParser):
@@ -75,3 +77,73 @@ def test_fenced_code_keeps_its_text_escaped() -> None:
     html = render_markdown("```\n<script>alert(1)</script>\n```")
 
     assert "<pre><code>&lt;script&gt;alert(1)&lt;/script&gt;\n</code></pre>" in html
+
+
+def _markdown(text: str) -> str:
+    """What render_markdown returns when it does not take the plain-paragraphs path."""
+    return sanitise(_renderer().render(text))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "\n\n",
+        "One line.",
+        "Two\nlines.",
+        "Para one.\n\n\n\nPara two.\n",
+        'Quotes "stay", it\'s (fine): 50% of /a/..%2fb?c=d, x-y, a+b, a=b, #1, @x.',
+        "Zahlung fehlgeschlagen \u2013 €50 \u2014 日本語テスト 🚀",
+        "Ends in a dash -\nthen goes on",
+    ],
+)
+def test_plain_paragraphs_are_what_markdown_makes_of_them(text: str) -> None:
+    assert plain_paragraphs(text) == _markdown(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "trailing  \nbreak",
+        "trailing \nspace",
+        "  indented",
+        "x\n\n    code",
+        "1. list",
+        "- list",
+        "+ list",
+        "# heading",
+        "> quote",
+        "title\n===",
+        "a\tb",
+        "a\u00a0b",
+        "a\u3000b",
+        "a\u200bb",
+        "a\r\nb",
+        "a & b",
+        "a < b",
+        "*em*",
+        "~~del~~",
+        "[a](b)",
+        "a | b",
+        "a\\b",
+    ],
+)
+def test_text_that_may_be_markup_is_left_to_markdown(text: str) -> None:
+    assert plain_paragraphs(text) is None
+    assert render_markdown(text) == _markdown(text)
+
+
+# Prose and line breaks, with what could turn them into markup, and any character.
+PIECES = [*"ab .,;:?'\"()/%-@$^{}#=+19", "\n", "\n\n", "  \n", " \n", "1. ", "- "]
+
+
+@given(
+    st.lists(st.one_of(st.sampled_from(PIECES), st.characters(codec="utf-8")), max_size=40).map(
+        "".join
+    )
+)
+@settings(max_examples=500, deadline=None)
+def test_plain_paragraphs_agree_with_markdown_whenever_taken(text: str) -> None:
+    plain = plain_paragraphs(text)
+    if plain is not None:
+        assert plain == _markdown(text)

@@ -1,11 +1,13 @@
 """Template helpers of the customer portal: markdown, labels and badges for types and statuses."""
 
+from functools import lru_cache
 from html import escape
 from typing import Any
 
 from django import template
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.safestring import SafeString, mark_safe
 
 from cases.markdown import render_markdown
@@ -136,3 +138,20 @@ def filesize(size: int) -> str:
 def max_attachment_size() -> str:
     """Return the largest attachment accepted, as people read sizes."""
     return filesizeformat(settings.CASEBOOK_MAX_ATTACHMENT_BYTES)
+
+
+@register.simple_tag
+def fixed_url(name: str) -> str:
+    """
+    Return the address of the page named `name`, one that takes no arguments.
+
+    What ``{% url name %}`` returns, reversed once per URLconf and script
+    prefix: every page's header names six of these, and reversing them cost
+    more than the rest of the header.
+    """
+    return _reversed(name, get_urlconf() or settings.ROOT_URLCONF, get_script_prefix())
+
+
+@lru_cache(maxsize=256)
+def _reversed(name: str, urlconf: str, prefix: str) -> str:
+    return reverse(name, urlconf=urlconf)
