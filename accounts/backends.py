@@ -8,10 +8,18 @@ the user. Here the user arrives with their permissions: `with_permissions`
 adds them to the query that loads the user, for a session
 (`PermissionBackend.get_user`) and for an API token
 (accounts.authentication).
+
+With the database session backend the user is read even earlier, in the query
+that reads the session (accounts.sessions); `get_user` then takes that user
+instead of asking again (`read_with_session`).
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
@@ -50,6 +58,27 @@ def with_permissions[M: Model](queryset: QuerySet[M], user_column: str) -> Query
     return queryset.annotate(**{PERMISSION_CODES: RawSQL(sql, (), output_field=TextField())})  # nosec B611 - no request data in the SQL
 
 
+# The user read with the request's session, while django.contrib.auth.get_user runs.
+_read_with_session: ContextVar[User | None] = ContextVar("read_with_session", default=None)
+
+
+@contextmanager
+def read_with_session(user: User | None) -> Iterator[None]:
+    """
+    Let `PermissionBackend.get_user` take `user` instead of reading it, inside this block.
+
+    `user` is the user read with the session (with `PERMISSION_CODES`); it is
+    taken only when it is the user the session names. Everything else
+    django.contrib.auth.get_user checks (the backend, the session's hash, that
+    the user may sign in) is checked as always.
+    """
+    token = _read_with_session.set(user)
+    try:
+        yield
+    finally:
+        _read_with_session.reset(token)
+
+
 def remember_permissions(user: User, codes: str | None) -> None:
     """Keep the permissions read by `with_permissions` on `user` for this request."""
     # A superuser has every permission, whatever was granted: ModelBackend's own rule.
@@ -61,12 +90,17 @@ class PermissionBackend(ModelBackend):
     """ModelBackend, with a user's own and their groups' permissions read together."""
 
     def get_user(self, user_id: Any) -> User | None:
-        users = with_permissions(User._default_manager.all(), f'"{User._meta.db_table}"."id"')
-        user = users.filter(pk=user_id).first()
+        user = _read_with_session.get()
+        if user is None or user.pk != user_id:
+            users = with_permissions(User._default_manager.all(), f'"{User._meta.db_table}"."id"')
+            user = users.filter(pk=user_id).first()
         if user is None or not self.user_can_authenticate(user):
             return None
         remember_permissions(user, getattr(user, PERMISSION_CODES))
         return user
+
+    async def aget_user(self, user_id: Any) -> User | None:
+        return await sync_to_async(self.get_user)(user_id)
 
     def get_all_permissions(self, user_obj: Any, obj: Any = None) -> set[str]:
         if not user_obj.is_active or user_obj.is_anonymous or obj is not None:

@@ -5,6 +5,7 @@ import secrets
 from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import models
 from django.utils import timezone
 
@@ -158,3 +159,30 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} ({self.user_id})"
+
+
+class Session(AbstractBaseSession):
+    """
+    A session of the database session backend (accounts.sessions), with its user.
+
+    `user` is the id of the person signed in to the session, kept from the
+    session's data each time it is saved, so that reading a session reads its
+    user in the same query. The session's data stays what decides who is signed
+    in: the user read with it is used only when it is that person. No database
+    constraint: a session may outlive its user, who is then simply not found.
+    """
+
+    user = models.ForeignKey(
+        User,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    @classmethod
+    def get_session_store_class(cls) -> type[Any]:
+        from accounts.sessions import SessionStore
+
+        return SessionStore

@@ -31,7 +31,7 @@ from typing import Any
 from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
 
-from accounts.models import ApiToken, Organization, Role, User
+from accounts.models import ApiToken, Organization, Role, Session, User
 from accounts.roles import assign_role, role_group
 from cases.models import (
     RESOLUTIONS_BY_TYPE,
@@ -165,7 +165,8 @@ def _wipe() -> None:
         for m in (CaseEvent, Attachment, Comment, Case, KnowledgeArticle, Release, ApiToken)
     ]
     tables += [User.groups.through._meta.db_table, User._meta.db_table]
-    tables += [Organization._meta.db_table, "django_session", "django_admin_log"]
+    tables += [Organization._meta.db_table, Session._meta.db_table, "django_session"]
+    tables += ["django_admin_log"]
     with connection.cursor() as cursor:
         cursor.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
 

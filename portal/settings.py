@@ -63,7 +63,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Django's, taking the user read with the session (accounts.sessions).
+    "accounts.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -312,7 +313,7 @@ _after(
     "portal.middleware.DatabaseUnavailableMiddleware",
 )
 _after(
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "accounts.otp.StaffTwoFactorMiddleware",
     "portal.routers.ReplicaReadsMiddleware",
@@ -408,9 +409,10 @@ if PRODUCTION:
     )
 
 # Sessions live in the database (default) or in the cache ("cache",
-# "cached_db"), never on one app server's disk or memory.
+# "cached_db"), never on one app server's disk or memory. In the database,
+# accounts.sessions reads a session's user in the query that reads the session.
 SESSION_ENGINE = {
-    "db": "django.contrib.sessions.backends.db",
+    "db": "accounts.sessions",
     "cache": "django.contrib.sessions.backends.cache",
     "cached_db": "django.contrib.sessions.backends.cached_db",
 }[os.environ.get("CASEBOOK_SESSIONS", "db")]

@@ -122,7 +122,7 @@ def test_case_list_search_finds_cases_where_every_word_is_in_some_field(
     support_client.get(url)  # warm the content-type and permission caches
 
     # The queries of the list, and one for the organizations and reporters the words name.
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(5):
         by_words = support_client.get(url, {"q": "fjell export"})
     by_phrase = support_client.get(url, {"q": '"drops rows"'})
     by_email_and_org = support_client.get(url, {"q": "tomas@delta deltaport"})
@@ -203,10 +203,10 @@ def test_case_list_runs_a_fixed_number_of_queries_whatever_the_page_size(
     url = reverse("admin:cases_case_changelist")
     support_client.get(url)  # warm the content-type and permission caches
 
-    # session, user with their permissions (one query), the assignee filter's
-    # staff, the page count (capped), the page itself (organizations and
+    # session with its user and their permissions (one query), the assignee
+    # filter's staff, the page count (capped), the page itself (organizations and
     # assignees joined). The organization filter reads nothing until one is chosen.
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(4):
         response = support_client.get(url)
 
     assert len(response.context["cl"].result_list) == page_size

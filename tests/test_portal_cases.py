@@ -266,11 +266,11 @@ def test_list_runs_a_fixed_number_of_queries(
         for j in range(comments if i < 2 else 1):
             services.add_comment(case=case, by=customer, body=f"comment {j}")
 
-    # session, user, the page with the count of the matching cases (capped)
-    # and the user's organization for the page header, in one query
-    with django_assert_num_queries(3):
+    # session with its user, the page with the count of the matching cases
+    # (capped) and the user's organization for the page header, in one query
+    with django_assert_num_queries(2):
         response = customer_client.get("/", {"per_page": per_page})
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(2):
         customer_client.get("/" + response.context["older_url"] if per_page == 10 else "/")
 
     assert len(response.context["cases"]) == min(12, per_page)
@@ -280,8 +280,8 @@ def test_list_runs_a_fixed_number_of_queries(
 def test_an_empty_list_reads_the_organization_apart(
     customer_client: Client, customer: User, django_assert_num_queries: Any
 ) -> None:
-    # session, user, the (empty) page, the user's organization (page header)
-    with django_assert_num_queries(4):
+    # session with its user, the (empty) page, the user's organization (page header)
+    with django_assert_num_queries(3):
         response = customer_client.get("/")
 
     organization = customer.organization
@@ -469,10 +469,10 @@ def test_case_page_runs_a_fixed_number_of_queries(
     )
     client.force_login(reader)
 
-    # session, user with their permissions, the case (with its organization for
-    # the page header, its people, release, article and whether the user
-    # follows it), the events with the case's files
-    with django_assert_num_queries(4):
+    # session with its user and their permissions, the case (with its
+    # organization for the page header, its people, release, article and whether
+    # the user follows it), the events with the case's files
+    with django_assert_num_queries(3):
         response = client.get(detail_url(case))
 
     assert response.status_code == 200
@@ -489,8 +489,8 @@ def test_a_closed_case_page_asks_no_permission(
 ) -> None:
     services.close_case(case=resolved(case, support), by=customer)
 
-    # session, user, the case, the events with the case's files
-    with django_assert_num_queries(4):
+    # session with its user, the case, the events with the case's files
+    with django_assert_num_queries(3):
         response = customer_client.get(detail_url(case))
 
     assert "Send reply" not in response.text

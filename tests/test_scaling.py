@@ -109,9 +109,9 @@ def test_replica_alias_is_configured_from_the_environment() -> None:
 def test_sessions_are_kept_in_the_database_not_on_the_app_server(
     client: Client, customer: Any
 ) -> None:
-    from django.contrib.sessions.models import Session
+    from accounts.models import Session
 
-    assert settings.SESSION_ENGINE == "django.contrib.sessions.backends.db"
+    assert settings.SESSION_ENGINE == "accounts.sessions"
     client.force_login(customer)
     assert Session.objects.count() == 1
 
