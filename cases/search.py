@@ -12,10 +12,12 @@ different plans: the list's page of the newest matches is found soonest by
 checking the visible cases in list order when matches are common, and by
 gathering the matches from the indexes and sorting them when they are rare.
 `search_cases` chooses by how common PostgreSQL's statistics say the words
-searched for are.
+searched for are; each process keeps what they said of a search for a
+minute (see `_is_common`).
 """
 
 import re
+import time
 from typing import Any, Self
 
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector, SearchVectorField
@@ -95,6 +97,9 @@ def search_cases(cases: CaseQuerySet, text: str) -> CaseQuerySet:
         # One set of ids from both indexes: an OR of the two conditions would
         # make PostgreSQL scan every visible case instead.
         matches = matching.order_by().values("pk").union(in_comments)
+        # Either way the cases are those of `cases` whose document or one of
+        # whose public comments match, so a choice made on stale statistics
+        # is only slower.
         if not _is_common(text):
             return cases.filter(pk__in=matches)
         # A scalar subquery is run case by case and stops at the first matching
@@ -137,8 +142,37 @@ WHERE stats.schemaname = current_schema() AND stats.attname = 'search_document'
 """
 
 
+# How long a process trusts what the statistics said of a search, in seconds,
+# and how many searches it remembers.
+STATISTICS_LIFETIME = 60.0
+STATISTICS_KEPT = 1000
+# {(database, text): (when it was asked, whether its matches are common)}
+_common: dict[tuple[str, str], tuple[float, bool]] = {}
+
+
 def _is_common(text: str) -> bool:
-    """Return whether matches of `text` are common enough to find a page of them in list order."""
+    """
+    Return whether matches of `text` are common enough to find a page of them in list order.
+
+    The answer only chooses the plan of `search_cases`, whose two plans find
+    the same cases: an answer the statistics no longer give makes a search
+    slower, never wrong. So it is kept for a while, and a search costs one
+    query instead of two. The statistics themselves only change when
+    PostgreSQL analyzes the tables.
+    """
+    key = (connection.settings_dict["NAME"], text)
+    now = time.monotonic()
+    known = _common.get(key)
+    if known is not None and now - known[0] < STATISTICS_LIFETIME:
+        return known[1]
+    common = _statistics_say_common(text)
+    if len(_common) >= STATISTICS_KEPT:
+        _common.clear()
+    _common[key] = (now, common)
+    return common
+
+
+def _statistics_say_common(text: str) -> bool:
     with connection.cursor() as cursor:
         cursor.execute(SHARES, [CONFIG, text])
         rows = {table: (count, share) for table, count, share in cursor.fetchall()}
