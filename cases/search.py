@@ -20,9 +20,10 @@ import re
 import time
 from typing import Any, Self
 
+from django.contrib.postgres.expressions import ArraySubquery
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector, SearchVectorField
 from django.db import connection
-from django.db.models import Expression, OuterRef, Q, Subquery
+from django.db.models import BooleanField, Expression, F, Func, OuterRef, Q, Subquery
 from django.db.models.expressions import Col
 
 from cases.models import CaseQuerySet, Comment, KnowledgeArticle, KnowledgeArticleQuerySet
@@ -52,6 +53,14 @@ class Document(Expression):
         field.set_attributes_from_name("search_document")
         field.model = query.model
         return Col(query.get_initial_alias(), field)
+
+
+class AnyOf(Func):
+    """`value = ANY(array)`: whether the array holds the value."""
+
+    arg_joiner = " = ANY("
+    template = "(%(expressions)s))"
+    output_field = BooleanField()
 
 
 class WalkedCases(CaseQuerySet):
@@ -101,7 +110,11 @@ def search_cases(cases: CaseQuerySet, text: str) -> CaseQuerySet:
         # whose public comments match, so a choice made on stale statistics
         # is only slower.
         if not _is_common(text):
-            return cases.filter(pk__in=matches)
+            # Gathered once, then read by primary key: as `pk__in` the matches
+            # would be joined after the tables the list's cases join, in the
+            # order Django writes them (portal.settings), which reads every
+            # visible case first.
+            return cases.filter(AnyOf(F("pk"), ArraySubquery(matches.order_by())))
         # A scalar subquery is run case by case and stops at the first matching
         # comment; an EXISTS would be turned into a hash of every matching
         # comment of the table, built before the first case is checked.
