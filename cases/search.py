@@ -155,9 +155,11 @@ def _matches(cases: CaseQuerySet, text: str) -> QuerySet[Any]:
     public_comments = Comment.objects.filter(is_public=True).alias(document=Document())
     # Both sides are limited to the cases searched (a customer's organization),
     # so a word does not gather matches from every organization first.
-    in_comments = public_comments.filter(
-        document=query, case__in=cases.order_by().values("pk")
-    ).values("case_id")
+    in_comments = (
+        public_comments.filter(document=query, case__in=cases.order_by().values("pk"))
+        .order_by()
+        .values("case_id")
+    )
     # One set of ids from both indexes: an OR of the two conditions would
     # make PostgreSQL scan every visible case instead.
     return matching.order_by().values("pk").union(in_comments).order_by()
