@@ -195,6 +195,10 @@ def _transition_choice(case: Case, name: str) -> dict[str, Any]:
 
 # What a case embeds in the API (CaseSerializer).
 CASE_RELATIONS = ("organization", "reporter", "assignee", "target_release", "knowledge_article")
+# The rows the list and a case's page are read as (see case_representation),
+# set up once: the joins and columns of 25 values take longer to set up than
+# the rest of a case's query. Never read itself, only narrowed per request.
+CASE_ROWS = cast(CaseQuerySet, Case.objects.values(*CASE_VALUES))
 
 
 def _relations_at_hand(case: Case) -> bool:
@@ -279,7 +283,7 @@ class CaseViewSet(ThrottledFirst, viewsets.GenericViewSet[Case]):
     def list(self, request: Request) -> Response:
         # Rows, not model instances: a page is 25 to 100 cases and the five rows
         # each embeds (see case_representation).
-        queryset = self.filter_queryset(self.get_queryset()).values(*CASE_VALUES)
+        queryset = self.filter_queryset(CASE_ROWS.visible_to(_user(request)))
         staff = _user(request).is_staff
         page = [case_representation(row, staff=staff) for row in paginate(self, queryset)]
         return self.get_paginated_response(page)
@@ -319,7 +323,8 @@ class CaseViewSet(ThrottledFirst, viewsets.GenericViewSet[Case]):
     @extend_schema(summary="Read a case", parameters=[CASE_NUMBER, ETAG])
     def retrieve(self, request: Request, number: str) -> Response:
         # A row, not model instances, as for the list (see case_representation).
-        row = self.get_queryset().by_number(number).values(*CASE_VALUES).first()
+        cases = CASE_ROWS.visible_to(_user(request)).by_number(number)
+        row = cast(dict[str, Any] | None, cases.first())
         if row is None:
             raise Http404("No such case.")
         data = case_representation(row, staff=_user(request).is_staff)

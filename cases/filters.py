@@ -71,8 +71,9 @@ class CaseFilterBackend(DjangoFilterBackend):
 @functools.cache
 def _only(filterset_class: type[FilterSet], names: tuple[str, ...], model: Any) -> type[FilterSet]:
     """Return `filterset_class` with only the filters `names`, and its form class built once."""
-    filters = {name: filterset_class.base_filters[name] for name in names}
-    subclass: Any = type(filterset_class.__name__, (filterset_class,), {"base_filters": filters})
+    subclass: Any = type(filterset_class.__name__, (filterset_class,), {})
+    # Set after the class is made: its metaclass gathers every declared filter.
+    subclass.base_filters = {name: filterset_class.base_filters[name] for name in names}
     form_class = subclass(queryset=model._default_manager.none()).get_form_class()
     subclass.get_form_class = lambda self: form_class
     return subclass  # type: ignore[no-any-return]

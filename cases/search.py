@@ -12,16 +12,21 @@ different plans: the list's page of the newest matches is found soonest by
 checking the visible cases in list order when matches are common, and by
 gathering the matches from the indexes and sorting them when they are rare.
 `search_cases` chooses by how common PostgreSQL's statistics say the words
-searched for are.
+searched for are; each process keeps what they said of a search for a
+minute (see `_is_common`).
 """
 
 import re
+import time
 from typing import Any, Self
 
+from django.contrib.postgres.expressions import ArraySubquery
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector, SearchVectorField
 from django.db import connection
-from django.db.models import Expression, OuterRef, Q, Subquery
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import BooleanField, Expression, F, Func, Q, QuerySet
 from django.db.models.expressions import Col
+from django.db.models.sql.compiler import SQLCompiler
 
 from cases.models import CaseQuerySet, Comment, KnowledgeArticle, KnowledgeArticleQuerySet
 
@@ -52,6 +57,71 @@ class Document(Expression):
         return Col(query.get_initial_alias(), field)
 
 
+class AnyOf(Func):
+    """`value = ANY(array)`: whether the array holds the value."""
+
+    arg_joiner = " = ANY("
+    template = "(%(expressions)s))"
+    output_field = BooleanField()
+
+
+class Walked(Expression):
+    """
+    Whether a case's search document or one of its public comments match the search.
+
+    Written out, as the condition of the walk is on every request for a common
+    word, and building it from querysets cost more than the rest of the list.
+    The comment is found by a scalar subquery, run case by case, which stops
+    at the first matching comment; an EXISTS would be turned into a hash of
+    every matching comment of the table, built before the first case is checked.
+    """
+
+    output_field = BooleanField()
+    # The search's words are parameters; the case's columns are compiled.
+    template = (
+        "(%(document)s @@ websearch_to_tsquery(%%s::regconfig, %%s) OR ("
+        'SELECT comment_."id" FROM "cases_comment" comment_ '
+        'WHERE comment_."is_public" AND comment_."case_id" = %(case_pk)s '
+        'AND comment_."search_document" @@ websearch_to_tsquery(%%s::regconfig, %%s) '
+        "LIMIT 1) IS NOT NULL)"
+    )
+
+    def __init__(self, text: str, document: Any = None, case_pk: Any = None) -> None:
+        super().__init__()
+        self.text = text
+        self.document = document
+        self.case_pk = case_pk
+
+    def get_source_expressions(self) -> list[Any]:
+        return [self.document, self.case_pk]
+
+    def set_source_expressions(self, exprs: Any) -> None:
+        self.document, self.case_pk = exprs
+
+    def resolve_expression(
+        self,
+        query: Any = None,
+        allow_joins: bool = True,
+        reuse: set[str] | None = None,
+        summarize: bool = False,
+        for_save: bool = False,
+    ) -> Any:
+        resolved = self.copy()
+        resolved.document = Document().resolve_expression(query)
+        resolved.case_pk = F("pk").resolve_expression(query, allow_joins, reuse, summarize)
+        return resolved
+
+    def as_sql(
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper
+    ) -> tuple[str, tuple[Any, ...]]:
+        document, document_params = compiler.compile(self.document)
+        case_pk, case_pk_params = compiler.compile(self.case_pk)
+        # nosec B608 - the SQL is the template's, the columns Django's, the text a parameter
+        sql = self.template % {"document": document, "case_pk": case_pk}
+        params = (*document_params, CONFIG, self.text, *case_pk_params, CONFIG, self.text)
+        return sql, params
+
+
 class WalkedCases(CaseQuerySet):
     """
     The cases matching a common word, found by checking the cases in list order.
@@ -61,21 +131,38 @@ class WalkedCases(CaseQuerySet):
     nothing in the answer and lets PostgreSQL count from those.
     """
 
-    matches: Any = None
+    searched: tuple[CaseQuerySet, str] | None = None
 
     def _clone(self) -> Self:
         clone = super()._clone()  # type: ignore[misc]
-        clone.matches = self.matches
+        clone.searched = self.searched
         return clone
 
     def count(self) -> int:
-        if self.matches is None or self._result_cache is not None:
+        if self.searched is None or self._result_cache is not None:
             return super().count()
-        return CaseQuerySet.count(self.filter(pk__in=self.matches))
+        return CaseQuerySet.count(self.filter(pk__in=_matches(*self.searched)))
 
 
 def _uses_postgres() -> bool:
     return connection.vendor == "postgresql"
+
+
+def _matches(cases: CaseQuerySet, text: str) -> QuerySet[Any]:
+    """Return the ids of the cases of `cases` matching `text`, gathered from the indexes."""
+    query = SearchQuery(text, config=CONFIG, search_type="websearch")
+    matching = cases.alias(document=Document()).filter(document=query)
+    public_comments = Comment.objects.filter(is_public=True).alias(document=Document())
+    # Both sides are limited to the cases searched (a customer's organization),
+    # so a word does not gather matches from every organization first.
+    in_comments = (
+        public_comments.filter(document=query, case__in=cases.order_by().values("pk"))
+        .order_by()
+        .values("case_id")
+    )
+    # One set of ids from both indexes: an OR of the two conditions would
+    # make PostgreSQL scan every visible case instead.
+    return matching.order_by().values("pk").union(in_comments).order_by()
 
 
 def search_cases(cases: CaseQuerySet, text: str) -> CaseQuerySet:
@@ -84,29 +171,19 @@ def search_cases(cases: CaseQuerySet, text: str) -> CaseQuerySet:
     if not text:
         return cases
     if _uses_postgres():
-        query = SearchQuery(text, config=CONFIG, search_type="websearch")
-        matching = cases.alias(document=Document()).filter(document=query)
-        public_comments = Comment.objects.filter(is_public=True).alias(document=Document())
-        # Both sides are limited to the cases searched (a customer's organization),
-        # so a word does not gather matches from every organization first.
-        in_comments = public_comments.filter(
-            document=query, case__in=cases.order_by().values("pk")
-        ).values("case_id")
-        # One set of ids from both indexes: an OR of the two conditions would
-        # make PostgreSQL scan every visible case instead.
-        matches = matching.order_by().values("pk").union(in_comments)
+        # Either way the cases are those of `cases` whose document or one of
+        # whose public comments match, so a choice made on stale statistics
+        # is only slower.
         if not _is_common(text):
-            return cases.filter(pk__in=matches)
-        # A scalar subquery is run case by case and stops at the first matching
-        # comment; an EXISTS would be turned into a hash of every matching
-        # comment of the table, built before the first case is checked.
-        first_comment = public_comments.filter(document=query, case=OuterRef("pk")).order_by()
-        walked = cases.alias(
-            document=Document(), commented=Subquery(first_comment.values("pk")[:1])
-        ).filter(Q(document=query) | Q(commented__isnull=False))
+            # Gathered once, then read by primary key: as `pk__in` the matches
+            # would be joined after the tables the list's cases join, in the
+            # order Django writes them (portal.settings), which reads every
+            # visible case first.
+            return cases.filter(AnyOf(F("pk"), ArraySubquery(_matches(cases, text))))
+        walked = cases.filter(Walked(text))
         # A new queryset of this call's own: it only changes class.
         walked.__class__ = WalkedCases  # type: ignore[assignment]
-        walked.matches = matches  # type: ignore[attr-defined]
+        walked.searched = (cases, text)  # type: ignore[attr-defined]
         return walked
     commented = Comment.objects.filter(is_public=True, body__icontains=text).values("case_id")
     return cases.filter(
@@ -137,8 +214,37 @@ WHERE stats.schemaname = current_schema() AND stats.attname = 'search_document'
 """
 
 
+# How long a process trusts what the statistics said of a search, in seconds,
+# and how many searches it remembers.
+STATISTICS_LIFETIME = 60.0
+STATISTICS_KEPT = 1000
+# {(database, text): (when it was asked, whether its matches are common)}
+_common: dict[tuple[str, str], tuple[float, bool]] = {}
+
+
 def _is_common(text: str) -> bool:
-    """Return whether matches of `text` are common enough to find a page of them in list order."""
+    """
+    Return whether matches of `text` are common enough to find a page of them in list order.
+
+    The answer only chooses the plan of `search_cases`, whose two plans find
+    the same cases: an answer the statistics no longer give makes a search
+    slower, never wrong. So it is kept for a while, and a search costs one
+    query instead of two. The statistics themselves only change when
+    PostgreSQL analyzes the tables.
+    """
+    key = (connection.settings_dict["NAME"], text)
+    now = time.monotonic()
+    known = _common.get(key)
+    if known is not None and now - known[0] < STATISTICS_LIFETIME:
+        return known[1]
+    common = _statistics_say_common(text)
+    if len(_common) >= STATISTICS_KEPT:
+        _common.clear()
+    _common[key] = (now, common)
+    return common
+
+
+def _statistics_say_common(text: str) -> bool:
     with connection.cursor() as cursor:
         cursor.execute(SHARES, [CONFIG, text])
         rows = {table: (count, share) for table, count, share in cursor.fetchall()}

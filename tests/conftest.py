@@ -59,10 +59,17 @@ def _immediate_tasks(settings: Any) -> None:
 
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> None:
-    """Start each test with an empty cache, so the API's throttle counts never carry over."""
+    """
+    Start each test with an empty cache, so the API's throttle counts never carry over.
+
+    The statistics of searches a process keeps (cases.search) are forgotten too.
+    """
     from django.core.cache import cache
 
+    from cases import search
+
     cache.clear()
+    search._common.clear()
 
 
 @pytest.fixture

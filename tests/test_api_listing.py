@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import User
 from cases import services
+from cases.filters import CaseFilter, _only
 from cases.models import Case, Channel
 from tests import factories
 from tests.test_api_cases import assert_error
@@ -116,6 +117,16 @@ def test_filters_by_type_status_severity_channel_and_search(
     assert numbers(client, "q=crash") == {bug.number}
     assert numbers(client, "q=EXPORT") == {question.number}
     assert numbers(client, "type=bug&severity=4") == set()
+
+
+def test_a_filtered_list_builds_only_the_filters_it_names(db: None) -> None:
+    filterset_class = _only(CaseFilter, ("status", "q"), Case)
+
+    filterset = filterset_class(data={"status": "open"}, queryset=Case.objects.none())
+
+    assert list(filterset.filters) == ["status", "q"]
+    assert list(filterset.form.fields) == ["status", "q"]
+    assert list(CaseFilter.base_filters)[:2] == ["type", "status"]
 
 
 def test_filters_by_assignee_and_by_unassigned(

@@ -1,5 +1,7 @@
 """Case search on PostgreSQL: the two ways of finding matches give the same cases."""
 
+from typing import Any
+
 import pytest
 from django.db import connection
 
@@ -65,8 +67,41 @@ def test_a_common_word_is_searched_in_list_order(
 
 
 @pytest.mark.usefixtures("cases")
+def test_the_matches_of_a_rare_word_are_gathered_before_the_cases_are_read(
+    customer: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(search, "_is_common", lambda text: False)
+    with connection.cursor() as cursor:
+        # As on a large table, where reading every visible case costs more.
+        cursor.execute("SET LOCAL enable_seqscan = off")
+
+    matches = search_cases(Case.objects.visible_to(customer), "timeout")
+
+    plan = matches.select_related("reporter").order_by("-updated_at", "-id")[:25].explain()
+    # The matches are one array, found before the first case is read.
+    assert "InitPlan" in plan
+    assert "id = ANY" in plan
+    assert 'Sort Key: "V0".created_at' not in plan
+
+
+@pytest.mark.usefixtures("cases")
 def test_without_statistics_a_word_counts_as_rare(customer: User) -> None:
     assert not search._is_common("timeout")
+
+
+@pytest.mark.usefixtures("cases")
+def test_a_process_asks_the_statistics_of_a_search_once_in_a_while(
+    monkeypatch: pytest.MonkeyPatch, django_assert_num_queries: Any
+) -> None:
+    with django_assert_num_queries(1):
+        assert not search._is_common("timeout")
+    with django_assert_num_queries(0):
+        assert not search._is_common("timeout")
+    with django_assert_num_queries(1):
+        assert not search._is_common("gateway")
+    monkeypatch.setattr(search, "STATISTICS_LIFETIME", 0.0)
+    with django_assert_num_queries(1):
+        assert not search._is_common("timeout")
 
 
 def test_search_documents_follow_edits(customer: User, support: User) -> None:
