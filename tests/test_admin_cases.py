@@ -1,6 +1,7 @@
 """The staff workspace's case list and case page: buttons, transitions, refusals, permissions."""
 
 import datetime
+import re
 from typing import Any
 
 import pytest
@@ -13,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
-from cases import services
+from cases import admin_page, services
 from cases.admin import CaseAdmin
 from cases.models import Case, CaseEvent, CaseType, Comment, EventKind, Severity, Status
 from tests import factories
@@ -242,6 +243,60 @@ def test_case_list_rows_are_the_markup_of_djangos_result_list(
     assert "_changelist_filters=o%3D-1" in expected[0]
     for row in cl.rows:
         assert row in page
+
+
+def _same_markup(page: str) -> str:
+    """`page` with its CSRF tokens (new each time) and the runs of whitespace made equal."""
+    page = re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', 'name="csrfmiddlewaretoken"', page)
+    return re.sub(r"\s+", " ", page)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {},
+        {"o": "-1.3"},
+        {"o": "2.-6", "p": "2", "severity__exact": "1"},
+        {"waiting": "yes", "status__exact": "new", "q": "one"},
+        {"assignee": "me", "organization__id__exact": "1"},
+        {"q": "nothing finds this"},
+        {"_facets": "True"},
+        {"all": ""},
+    ],
+)
+def test_case_list_page_is_the_page_of_the_admins_templates(
+    support_client: Client,
+    support: User,
+    customer: User,
+    monkeypatch: pytest.MonkeyPatch,
+    query: dict[str, str],
+) -> None:
+    factories.file_case(reporter=customer, subject='Quotes "and" <b>tags</b> & more')
+    for index in range(3):
+        case = factories.file_case(reporter=customer, subject=f"Case one {index}")
+        services.assign_case(case=case, by=support, assignee=support)
+    monkeypatch.setattr(CaseAdmin, "list_per_page", 2)
+    url = reverse("admin:cases_case_changelist")
+    # A message, shown once by the page after the action.
+    support_client.post(url, {"action": "acknowledge_selected", "index": "0"})
+
+    pages: list[Any] = []
+    render_page = admin_page.render_page
+
+    def counted(context: Any) -> Any:
+        pages.append(context)
+        return render_page(context)
+
+    monkeypatch.setattr(admin_page, "render_page", counted)
+    written = support_client.get(url, query)
+    assert written.status_code == 200
+    assert len(pages) == 1  # written in Python
+    monkeypatch.setattr(admin_page, "can_render", lambda context: False)
+    support_client.post(url, {"action": "acknowledge_selected", "index": "0"})
+    rendered = support_client.get(url, query)
+
+    assert _same_markup(written.content.decode()) == _same_markup(rendered.content.decode())
+    assert "messagelist" in written.content.decode()
 
 
 def test_organization_filter_lists_only_the_chosen_organization(
