@@ -157,6 +157,33 @@ def _link(path: str, attrs: str = "") -> str:
 
 
 def _head(bidi: bool, has_action_form: bool, context: Context) -> str:
+    """The page's stylesheets and scripts, written once per process for each set of them."""
+    media = context.get("media")
+    actions = bool(context.get("actions_on_top") or context.get("actions_on_bottom"))
+    key: tuple[Any, ...] = (get_script_prefix(), bidi, has_action_form, actions)
+    if media is not None:
+        key += (tuple(media._js), tuple((m, tuple(p)) for m, p in sorted(media._css.items())))
+    try:
+        return _cached_head(key, media)
+    except TypeError:  # an asset that is no key: written each time
+        return _write_head(bidi, has_action_form, actions, media)
+
+
+_HEADS: dict[tuple[Any, ...], str] = {}
+
+
+def _cached_head(key: tuple[Any, ...], media: Any) -> str:
+    head = _HEADS.get(key)
+    if head is None:
+        _, bidi, has_action_form, actions = key[:4]
+        head = _write_head(bidi, has_action_form, actions, media)
+        if len(_HEADS) >= 64:
+            _HEADS.clear()
+        _HEADS[key] = head
+    return head
+
+
+def _write_head(bidi: bool, has_action_form: bool, actions: bool, media: Any) -> str:
     parts = [
         '<meta name="color-scheme" content="light dark" />\n',
         _link("admin/css/base.css"),
@@ -173,12 +200,11 @@ def _head(bidi: bool, has_action_form: bool, context: Context) -> str:
     ]
     if has_action_form:
         parts.append(f'\n    <script src="{_e(reverse("admin:jsi18n"))}" ></script>\n  ')
-    media = context.get("media")
     parts.append("\n  ")
     if media is not None:
-        parts.append(str(media.render_css() and "\n".join(media.render_css())))
+        parts.append("\n".join(media.render_css()))
     parts.append("\n  ")
-    if not context.get("actions_on_top") and not context.get("actions_on_bottom"):
+    if not actions:
         parts.append(
             "\n    <style >\n      #changelist table thead th:first-child "
             "{width: inherit}\n    </style>\n  "
