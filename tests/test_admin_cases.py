@@ -702,3 +702,52 @@ def test_engineer_schedules_a_fix_from_the_case_page(
     assert response.status_code == 302
     scheduled = fresh(bug)
     assert (scheduled.status, scheduled.target_release_id) == (Status.FIX_SCHEDULED, release.pk)
+
+
+def _app_list_summary(apps: list[dict[str, Any]]) -> list[Any]:
+    return [
+        (
+            str(app["name"]),
+            app["app_url"],
+            [(str(m["name"]), m["admin_url"], m["add_url"], m["perms"]) for m in app["models"]],
+        )
+        for app in apps
+    ]
+
+
+def test_app_list_is_the_admin_sites_for_each_users_permissions(
+    rf: Any, support: User, engineer: User, customer: User
+) -> None:
+    from django.contrib import admin
+    from django.contrib.admin import AdminSite
+    from django.contrib.auth.models import AnonymousUser, Permission
+
+    from cases.admin_site import CasebookAdminSite
+
+    assert isinstance(admin.site, CasebookAdminSite)
+    superuser = factories.SupportFactory.create(is_superuser=True)
+    seen = []
+    for user in [support, engineer, customer, superuser, AnonymousUser(), support]:
+        request = rf.get("/admin/")
+        request.user = user
+        apps = admin.site.get_app_list(request)
+        assert _app_list_summary(apps) == _app_list_summary(
+            AdminSite.get_app_list(admin.site, request)
+        )
+        assert _app_list_summary(admin.site.get_app_list(request, "cases")) == (
+            _app_list_summary(AdminSite.get_app_list(admin.site, request, "cases"))
+        )
+        seen.append(_app_list_summary(apps))
+    assert seen[0] == seen[-1]
+    assert seen[0] != seen[3]
+
+    # Another permission, another list; each page gets its own copy.
+    support.user_permissions.add(Permission.objects.get(codename="add_organization"))
+    granted = User.objects.get(pk=support.pk)
+    request = rf.get("/admin/")
+    request.user = granted
+    apps = admin.site.get_app_list(request)
+    assert _app_list_summary(apps) == _app_list_summary(AdminSite.get_app_list(admin.site, request))
+    assert _app_list_summary(apps) != seen[0]
+    apps[0]["models"].clear()
+    assert admin.site.get_app_list(request)[0]["models"]
