@@ -15,6 +15,8 @@ nonce to write) is left to the templates: ``admin/cases/case/change_list_django.
 
 import datetime
 import functools
+import html
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -56,8 +58,21 @@ def can_render(context: Context) -> bool:
 
 
 def _e(value: Any) -> str:
-    """``{{ value }}``: escaped unless safe."""
+    """``{{ value }}``: escaped unless safe (``conditional_escape``, without its lazy wrappers)."""
+    if type(value) is str:
+        return html.escape(value)
     return str(conditional_escape(value))
+
+
+# What ``iri_to_uri`` (the iriencode filter) leaves as it is.
+_IRI_SAFE = re.compile(r"[A-Za-z0-9_.\-~/#%\[\]=:;$&()+,!?*@']*")
+
+
+def _iriencode(value: str) -> str:
+    """``{{ value|iriencode }}``, at once for a URL already quoted."""
+    if _IRI_SAFE.fullmatch(value):
+        return value
+    return str(iriencode(value))
 
 
 def render_page(context: Context) -> SafeString:
@@ -511,7 +526,7 @@ def _filter(cl: CaseChangeList, spec: ListFilter) -> str:
         selected = ' class="selected"' if choice.get("selected") else ""
         parts.append(
             f"\n    <li{selected}>\n"
-            f'    <a href="{_e(iriencode(str(choice["query_string"])))}">'
+            f'    <a href="{_e(_iriencode(str(choice["query_string"])))}">'
             f"{_e(choice['display'])}</a></li>\n  "
         )
     if template == ORGANIZATION_FILTER_TEMPLATE:

@@ -751,3 +751,53 @@ def test_app_list_is_the_admin_sites_for_each_users_permissions(
     assert _app_list_summary(apps) != seen[0]
     apps[0]["models"].clear()
     assert admin.site.get_app_list(request)[0]["models"]
+
+
+def test_age_is_timesince_to_one_unit() -> None:
+    import random
+    import zoneinfo
+
+    from django.utils.timesince import timesince
+    from django.utils.translation import override
+
+    from cases.admin_list import age
+
+    rng = random.Random(7)
+    oslo = zoneinfo.ZoneInfo("Europe/Oslo")
+    now = datetime.datetime(2026, 3, 31, 23, 30, 15, 500000, tzinfo=datetime.UTC)
+    spans = [0, 1, 59, 60, 3599, 3600, 86399, 86400, 604800, 2419200, 31536000, -5]
+    spans += [rng.randrange(-100, 10 * 365 * 86400) for _ in range(2000)]
+    for language in ["en", "nb"]:
+        with override(language):
+            for span in spans:
+                when = now - datetime.timedelta(seconds=span, microseconds=rng.randrange(10**6))
+                for zone in [datetime.UTC, oslo]:
+                    local = when.astimezone(zone)
+                    assert age(local, now) == timesince(local, now, depth=1), (local, now)
+    assert age(timezone.now()) == timesince(timezone.now(), depth=1)
+
+
+def test_case_list_query_strings_are_djangos(support_client: Client, customer: User) -> None:
+    from django.contrib.admin.views.main import ChangeList
+
+    factories.file_case(reporter=customer)
+    response = support_client.get(
+        reverse("admin:cases_case_changelist"),
+        {"status": "new", "q": "a b&c é", "o": "2.-3", "severity": "1", "waiting": "yes"},
+    )
+    cl = response.context["cl"]
+    calls: list[tuple[Any, Any]] = [
+        (None, None),
+        ({"status": "open"}, None),
+        ({"status": None}, ["severity"]),
+        ({"q": "ø x"}, ["o", "status"]),
+        ({"severity__in": ["1", "2"], "p": 3}, ["waiting"]),
+        ({"assignee": "me", "new": []}, ["s"]),
+        ({}, ["status", "severity", "q", "o", "waiting"]),
+    ]
+    for new_params, remove in calls * 2:
+        assert cl.get_query_string(new_params, remove) == ChangeList.get_query_string(
+            cl, new_params, remove
+        )
+    cl.filter_params["status"] = ["closed"]
+    assert cl.get_query_string() == ChangeList.get_query_string(cl)
