@@ -180,6 +180,10 @@ def age(when: datetime.datetime, now: datetime.datetime | None = None) -> str:
     return _age_text(language, "minute", 0)
 
 
+# Each query-string parameter, quoted: the filters' links quote the same few hundred.
+_QUOTED: dict[tuple[str, str], str] = {}
+
+
 class CaseChangeList(ChangeList):
     """The case list: reads only the columns it shows and writes its rows in one pass."""
 
@@ -206,16 +210,19 @@ class CaseChangeList(ChangeList):
                 quoted[key] = self._quote(key, value)
         return "?" + "&".join([quoted[key] for key in sorted(quoted) if quoted[key]])
 
-    def _quote(self, key: str, value: Any) -> str:
-        """Return ``urlencode([(key, value)], doseq=True)``, once per page for a string."""
-        if type(value) is not str:
+    @staticmethod
+    def _quote(key: str, value: Any) -> str:
+        """Return ``urlencode([(key, value)], doseq=True)``, once per process for strings."""
+        if type(key) is not str or type(value) is not str:
             return urlencode([(key, value)], doseq=True)
-        done = self.__dict__.setdefault("_quoted", {})
         pair = (key, value)
-        text = done.get(pair)
+        text = _QUOTED.get(pair)
         if text is None:
-            text = done[pair] = urlencode([pair], doseq=True)
-        return text  # type: ignore[no-any-return]
+            text = urlencode([pair], doseq=True)
+            if len(_QUOTED) >= 4096:
+                _QUOTED.clear()
+            _QUOTED[pair] = text
+        return text
 
     def get_results(self, request: HttpRequest) -> None:
         # The page reads only what its columns show (not the description, nor the
@@ -287,12 +294,13 @@ class CaseChangeList(ChangeList):
 
     @staticmethod
     def _cell(css: str, show: Cell) -> Cell:
-        return lambda case: f'<td class="{css}">{_escape(show(case))}</td>'
+        # `show` gives the cell's text escaped.
+        return lambda case: f'<td class="{css}">{show(case)}</td>'
 
     @staticmethod
     def _link_cell(tag: str, css: str, show: Cell, url: Callable[[Case], str]) -> Cell:
         start, end = f'<{tag} class="{css}"><a href="', f"</a></{tag}>"
-        return lambda case: f'{start}{url(case)}">{_escape(show(case))}{end}'
+        return lambda case: f'{start}{url(case)}">{show(case)}{end}'
 
     @staticmethod
     def _checkbox_cell() -> Cell:
@@ -305,7 +313,7 @@ class CaseChangeList(ChangeList):
         )
 
     def _show(self, name: Any, empty: str, avoid_link: bool) -> tuple[Cell, bool] | None:
-        """Return how to show column `name` of a case and whether it is ``nowrap``."""
+        """Return how to show column `name` of a case, escaped, and whether it is ``nowrap``."""
         if not isinstance(name, str):
             return None
         try:
@@ -315,27 +323,43 @@ class CaseChangeList(ChangeList):
             if method is None or not callable(method) or getattr(method, "boolean", False):
                 return None
             empty = str(getattr(method, "empty_value_display", empty))
-            return (lambda case: display_for_value(method(case), empty)), False
+            return _method_cell(method, empty), False
         if not isinstance(field, models.Field) or not field.concrete:
             return None
+        escaped_empty = _escape(empty)
         if isinstance(field, models.ForeignKey):
             attname = field.name
 
             def related(case: Case) -> str:
                 value = getattr(case, attname)
-                return empty if value is None else str(value)
+                return escaped_empty if value is None else _escape(str(value))
 
             return related, True
         nowrap = isinstance(field, models.DateField | models.TimeField)
         if getattr(field, "flatchoices", None):
-            labels = {value: str(label) for value, label in field.flatchoices}
+            labels = {value: _escape(str(label)) for value, label in field.flatchoices}
             attname = field.attname
-            return (lambda case: labels.get(getattr(case, attname), empty)), nowrap
+            return (lambda case: labels.get(getattr(case, attname), escaped_empty)), nowrap
         if type(field) is models.CharField:
             attname = field.attname
-            return (lambda case: (getattr(case, attname) or "").strip() or empty), nowrap
+            return (lambda case: _escape((getattr(case, attname) or "").strip() or empty)), nowrap
         return (
-            lambda case: display_for_field(
-                getattr(case, field.attname), field, empty, avoid_link=avoid_link
+            lambda case: _escape(
+                display_for_field(getattr(case, field.attname), field, empty, avoid_link=avoid_link)
             )
         ), nowrap
+
+
+def _method_cell(method: Callable[[Case], Any], empty: str) -> Cell:
+    """Return a cell showing `method(case)` escaped, as ``display_for_value`` shows it."""
+
+    def show(case: Case) -> str:
+        value = method(case)
+        if type(value) is str:  # display_for_value's first steps for a plain string
+            value = value.strip()
+            return html.escape(value) if value else _escape(empty)
+        if type(value) is SafeString:
+            return str(value) if value else _escape(empty)
+        return _escape(display_for_value(value, empty))
+
+    return show

@@ -20,6 +20,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from django.conf import settings
 from django.contrib.admin import ListFilter
 from django.contrib.admin.templatetags.admin_list import paginator_number
 from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
@@ -28,7 +29,7 @@ from django.template import Context
 from django.template.defaultfilters import capfirst, iriencode
 from django.template.loader import get_template
 from django.templatetags.static import static
-from django.urls import NoReverseMatch, get_script_prefix, reverse
+from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
 from django.utils import dateformat, timezone
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
@@ -62,6 +63,38 @@ def _e(value: Any) -> str:
     if type(value) is str:
         return html.escape(value)
     return str(conditional_escape(value))
+
+
+_URLS: dict[tuple[Any, ...], str | None] = {}
+
+
+def _reverse(name: str, **kwargs: str) -> str:
+    """
+    Return ``reverse(name, kwargs=kwargs)``, worked out once per process.
+
+    A URL depends only on its name and arguments, the URLconf, the script
+    prefix and (with i18n_patterns) the language: the key.
+    """
+    key = (
+        name,
+        tuple(sorted(kwargs.items())),
+        get_urlconf() or settings.ROOT_URLCONF,
+        get_script_prefix(),
+        get_language(),
+    )
+    try:
+        url = _URLS[key]
+    except KeyError:
+        try:
+            url = reverse(name, kwargs=kwargs or None)
+        except NoReverseMatch:
+            url = None
+        if len(_URLS) >= 256:
+            _URLS.clear()
+        _URLS[key] = url
+    if url is None:
+        raise NoReverseMatch(f"Reverse for '{name}' not found.")
+    return url
 
 
 # What ``iri_to_uri`` (the iriencode filter) leaves as it is.
@@ -108,7 +141,7 @@ def render_page(context: Context) -> SafeString:
         f"{gettext('Skip to main content')}</a>\n"
         f'<!-- Container -->\n<div id="container">\n\n    \n    <!-- Header -->\n    \n'
         f'      <header id="header">\n        <div id="branding">\n        \n'
-        f'<div id="site-name"><a href="{_e(reverse("admin:index"))}">'
+        f'<div id="site-name"><a href="{_e(_reverse("admin:index"))}">'
         f"{_e(context.get('site_header') or gettext('Django administration'))}</a></div>\n\n"
         f"        </div>\n        \n"
     )
@@ -117,8 +150,8 @@ def render_page(context: Context) -> SafeString:
     add(
         f'      <nav aria-label="{gettext("Breadcrumbs")}">\n        \n'
         f'<ol class="breadcrumbs">\n'
-        f'<li><a href="{_e(reverse("admin:index"))}">{gettext("Home")}</a></li>\n'
-        f'<li><a href="{_e(reverse("admin:app_list", kwargs={"app_label": cl.opts.app_label}))}">'
+        f'<li><a href="{_e(_reverse("admin:index"))}">{gettext("Home")}</a></li>\n'
+        f'<li><a href="{_e(_reverse("admin:app_list", app_label=cl.opts.app_label))}">'
         f"{_e(cl.opts.app_config.verbose_name)}</a></li>\n"
         f'<li aria-current="page">{_e(capfirst(str(cl.opts.verbose_name_plural)))}</li>\n</ol>\n\n'
         f"      </nav>\n    \n    \n\n"
@@ -251,7 +284,7 @@ def _user_tools(context: Context, user: Any) -> str:
     )
     perms = context.get("perms")
     if perms is not None and "cases.view_all_cases" in perms:
-        parts.append(f'<a href="{_e(reverse("admin:cases_case_dashboard"))}">Dashboard</a> / ')
+        parts.append(f'<a href="{_e(_reverse("admin:cases_case_dashboard"))}">Dashboard</a> / ')
     parts.append("\n                ")
     site_url = context.get("site_url")
     if site_url:
@@ -263,7 +296,7 @@ def _user_tools(context: Context, user: Any) -> str:
     if user.is_active and user.is_staff:
         parts.append("\n                    \n                    ")
         try:
-            docsroot = reverse("django-admindocs-docroot")
+            docsroot = _reverse("django-admindocs-docroot")
         except NoReverseMatch:
             docsroot = ""
         if docsroot:
@@ -275,7 +308,7 @@ def _user_tools(context: Context, user: Any) -> str:
     parts.append("\n                ")
     if user.has_usable_password():
         parts.append(
-            f'\n                <a href="{_e(reverse("admin:password_change"))}">'
+            f'\n                <a href="{_e(_reverse("admin:password_change"))}">'
             f"{gettext('Change password')}</a> /\n                "
         )
     csrf = context.get("csrf_token")
@@ -284,7 +317,7 @@ def _user_tools(context: Context, user: Any) -> str:
         token = f'<input type="hidden" name="csrfmiddlewaretoken" value="{_e(csrf)}">'
     parts.append(
         f'\n                <form id="logout-form" method="post" '
-        f'action="{_e(reverse("admin:logout"))}">\n                    {token}\n'
+        f'action="{_e(_reverse("admin:logout"))}">\n                    {token}\n'
         f'                    <button type="submit">{gettext("Log out")}</button>\n'
         "                </form>\n                "
     )
@@ -427,7 +460,7 @@ def _messages(context: Context) -> str:
 def _object_tools(context: Context, cl: CaseChangeList) -> str:
     parts = ['<ul class="object-tools">\n  \n    \n\n']
     if context.get("has_add_permission"):
-        url = reverse(f"admin:{cl.opts.app_label}_{cl.opts.model_name}_add")
+        url = _reverse(f"admin:{cl.opts.app_label}_{cl.opts.model_name}_add")
         url = add_preserved_filters(
             {"preserved_filters": context.get("preserved_filters") or "", "opts": cl.opts}, url
         )
