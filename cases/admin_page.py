@@ -210,7 +210,15 @@ def _head(bidi: bool, has_action_form: bool, context: Context) -> str:
     actions = bool(context.get("actions_on_top") or context.get("actions_on_bottom"))
     key: tuple[Any, ...] = (get_script_prefix(), bidi, has_action_form, actions)
     if media is not None:
-        key += (tuple(media._js), tuple((m, tuple(p)) for m, p in sorted(media._css.items())))
+        # The lists the media merges (its merged order is a function of them), not
+        # the merge itself, which sorted them on every page.
+        key += (
+            tuple(tuple((type(a), a) for a in assets) for assets in media._js_lists),
+            tuple(
+                tuple((m, tuple((type(a), a) for a in p)) for m, p in sorted(css.items()))
+                for css in media._css_lists
+            ),
+        )
     try:
         return _cached_head(key, media)
     except TypeError:  # an asset that is no key: written each time
