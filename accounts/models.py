@@ -85,6 +85,14 @@ class User(AbstractBaseUser, PermissionsMixin):
                 name="staff_belong_to_no_organization",
             )
         ]
+        indexes = [
+            # The staff by name (the case list's assignee filter), among many customers.
+            models.Index(
+                fields=["name", "email"],
+                name="user_staff_by_name",
+                condition=models.Q(is_staff=True, is_active=True),
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name or self.email

@@ -11,9 +11,8 @@ CSS and its actions JavaScript rely on.
 """
 
 import datetime
-import functools
 import html
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
@@ -27,10 +26,12 @@ from django.db.models import Q, QuerySet, Value
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.functional import cached_property
-from django.utils.html import escape, format_html
+from django.utils.html import avoid_wrapping, escape, format_html
+from django.utils.http import urlencode
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import smart_split, unescape_string_literal
 from django.utils.timesince import TIME_STRINGS, timesince
+from django.utils.timezone import is_aware
 from django.utils.translation import get_language, gettext
 
 from accounts.models import Organization, User
@@ -128,32 +129,100 @@ def action_checkbox(obj: Any, label: str | None = None) -> SafeString:
     )
 
 
-class _TimeString:
-    """One of ``timesince``'s time strings, translated once per number."""
+# The units of ``timesince`` below a month, largest first, with their seconds.
+_CHUNKS = (("week", 604800), ("day", 86400), ("hour", 3600), ("minute", 60))
 
-    def __init__(self, lazy: Any) -> None:
-        self.lazy = lazy
-        self.done: dict[int, str] = {}
-
-    def __mod__(self, params: dict[str, int]) -> str:
-        num = params["num"]
-        if num not in self.done:
-            self.done[num] = str(self.lazy % params)
-        return self.done[num]
+_AGE_TEXTS: dict[tuple[str | None, str, int], str] = {}
 
 
-@functools.cache
-def _time_strings(language: str | None) -> dict[str, _TimeString]:
-    return {name: _TimeString(lazy) for name, lazy in TIME_STRINGS.items()}
+def _age_text(language: str | None, name: str, num: int) -> str:
+    """Return ``timesince``'s text for `num` of unit `name` ("3\xa0days"), once per language."""
+    key = (language, name, num)
+    text = _AGE_TEXTS.get(key)
+    if text is None:
+        text = str(avoid_wrapping(str(TIME_STRINGS[name] % {"num": num})))
+        if len(_AGE_TEXTS) >= 4096:
+            _AGE_TEXTS.clear()
+        _AGE_TEXTS[key] = text
+    return text
 
 
-def age(when: datetime.datetime) -> str:
-    """Return ``timesince(when, depth=1)``: "3 days", "7 years"."""
-    return timesince(when, time_strings=_time_strings(get_language()), depth=1)  # type: ignore[arg-type]
+def age(when: datetime.datetime, now: datetime.datetime | None = None) -> str:
+    """
+    Return ``timesince(when, now, depth=1)``: "3 days", "7 years".
+
+    The same steps as Django's for its one unit (the first that is not zero),
+    without its pivot date, its list of every unit and its lazy strings.
+    """
+    if not isinstance(when, datetime.datetime) or not is_aware(when):
+        return timesince(when, now, depth=1)
+    if now is None:
+        now = datetime.datetime.now(when.tzinfo)
+    elif not is_aware(now):
+        return timesince(when, now, depth=1)
+    else:
+        now = now.astimezone(when.tzinfo)
+    language = get_language()
+    delta = now - when
+    since = delta.days * 86400 + delta.seconds  # microseconds ignored
+    if since <= 0:
+        return _age_text(language, "minute", 0)
+    months = (now.year - when.year) * 12 + (now.month - when.month)
+    if when.day > now.day or (when.day == now.day and when.time() > now.time()):
+        months -= 1
+    if months >= 12:
+        return _age_text(language, "year", months // 12)
+    if months:
+        return _age_text(language, "month", months)
+    for name, seconds in _CHUNKS:
+        if since >= seconds:
+            return _age_text(language, name, since // seconds)
+    return _age_text(language, "minute", 0)
+
+
+# Each query-string parameter, quoted: the filters' links quote the same few hundred.
+_QUOTED: dict[tuple[str, str], str] = {}
 
 
 class CaseChangeList(ChangeList):
     """The case list: reads only the columns it shows and writes its rows in one pass."""
+
+    def get_query_string(
+        self, new_params: dict[str, Any] | None = None, remove: Iterable[str] | None = None
+    ) -> str:
+        # Django's, with each parameter quoted once per page rather than once per
+        # link (the filters ask for some hundred links a page).
+        params = self.filter_params
+        kept = self.__dict__.get("_quoted_params")
+        if kept is None or kept[0] != params:
+            snapshot = {k: list(v) if isinstance(v, list) else v for k, v in params.items()}
+            kept = (snapshot, {k: self._quote(k, v) for k, v in params.items()})
+            self._quoted_params = kept
+        quoted = kept[1].copy()
+        for prefix in remove or ():
+            for key in list(quoted):
+                if key.startswith(prefix):
+                    del quoted[key]
+        for key, value in (new_params or {}).items():
+            if value is None:
+                quoted.pop(key, None)
+            else:
+                quoted[key] = self._quote(key, value)
+        return "?" + "&".join([quoted[key] for key in sorted(quoted) if quoted[key]])
+
+    @staticmethod
+    def _quote(key: str, value: Any) -> str:
+        """Return ``urlencode([(key, value)], doseq=True)``, once per process for strings."""
+        if type(key) is not str or type(value) is not str:
+            return urlencode([(key, value)], doseq=True)
+        pair = (key, value)
+        text = _QUOTED.get(pair)
+        if text is None:
+            text = urlencode([pair], doseq=True)
+            if len(_QUOTED) >= 4096:
+                _QUOTED.clear()
+            _QUOTED[pair] = text
+        return text
 
     def get_results(self, request: HttpRequest) -> None:
         # The page reads only what its columns show (not the description, nor the
@@ -225,12 +294,13 @@ class CaseChangeList(ChangeList):
 
     @staticmethod
     def _cell(css: str, show: Cell) -> Cell:
-        return lambda case: f'<td class="{css}">{_escape(show(case))}</td>'
+        # `show` gives the cell's text escaped.
+        return lambda case: f'<td class="{css}">{show(case)}</td>'
 
     @staticmethod
     def _link_cell(tag: str, css: str, show: Cell, url: Callable[[Case], str]) -> Cell:
         start, end = f'<{tag} class="{css}"><a href="', f"</a></{tag}>"
-        return lambda case: f'{start}{url(case)}">{_escape(show(case))}{end}'
+        return lambda case: f'{start}{url(case)}">{show(case)}{end}'
 
     @staticmethod
     def _checkbox_cell() -> Cell:
@@ -243,7 +313,7 @@ class CaseChangeList(ChangeList):
         )
 
     def _show(self, name: Any, empty: str, avoid_link: bool) -> tuple[Cell, bool] | None:
-        """Return how to show column `name` of a case and whether it is ``nowrap``."""
+        """Return how to show column `name` of a case, escaped, and whether it is ``nowrap``."""
         if not isinstance(name, str):
             return None
         try:
@@ -253,27 +323,43 @@ class CaseChangeList(ChangeList):
             if method is None or not callable(method) or getattr(method, "boolean", False):
                 return None
             empty = str(getattr(method, "empty_value_display", empty))
-            return (lambda case: display_for_value(method(case), empty)), False
+            return _method_cell(method, empty), False
         if not isinstance(field, models.Field) or not field.concrete:
             return None
+        escaped_empty = _escape(empty)
         if isinstance(field, models.ForeignKey):
             attname = field.name
 
             def related(case: Case) -> str:
                 value = getattr(case, attname)
-                return empty if value is None else str(value)
+                return escaped_empty if value is None else _escape(str(value))
 
             return related, True
         nowrap = isinstance(field, models.DateField | models.TimeField)
         if getattr(field, "flatchoices", None):
-            labels = {value: str(label) for value, label in field.flatchoices}
+            labels = {value: _escape(str(label)) for value, label in field.flatchoices}
             attname = field.attname
-            return (lambda case: labels.get(getattr(case, attname), empty)), nowrap
+            return (lambda case: labels.get(getattr(case, attname), escaped_empty)), nowrap
         if type(field) is models.CharField:
             attname = field.attname
-            return (lambda case: (getattr(case, attname) or "").strip() or empty), nowrap
+            return (lambda case: _escape((getattr(case, attname) or "").strip() or empty)), nowrap
         return (
-            lambda case: display_for_field(
-                getattr(case, field.attname), field, empty, avoid_link=avoid_link
+            lambda case: _escape(
+                display_for_field(getattr(case, field.attname), field, empty, avoid_link=avoid_link)
             )
         ), nowrap
+
+
+def _method_cell(method: Callable[[Case], Any], empty: str) -> Cell:
+    """Return a cell showing `method(case)` escaped, as ``display_for_value`` shows it."""
+
+    def show(case: Case) -> str:
+        value = method(case)
+        if type(value) is str:  # display_for_value's first steps for a plain string
+            value = value.strip()
+            return html.escape(value) if value else _escape(empty)
+        if type(value) is SafeString:
+            return str(value) if value else _escape(empty)
+        return _escape(display_for_value(value, empty))
+
+    return show

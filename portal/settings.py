@@ -47,7 +47,7 @@ else:
     DEBUG = os.environ.get("DJANGO_DEBUG", "1") == "1"
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "cases.apps.CasebookAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

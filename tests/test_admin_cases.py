@@ -1,6 +1,7 @@
 """The staff workspace's case list and case page: buttons, transitions, refusals, permissions."""
 
 import datetime
+import re
 from typing import Any
 
 import pytest
@@ -13,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
-from cases import services
+from cases import admin_page, services
 from cases.admin import CaseAdmin
 from cases.models import Case, CaseEvent, CaseType, Comment, EventKind, Severity, Status
 from tests import factories
@@ -242,6 +243,60 @@ def test_case_list_rows_are_the_markup_of_djangos_result_list(
     assert "_changelist_filters=o%3D-1" in expected[0]
     for row in cl.rows:
         assert row in page
+
+
+def _same_markup(page: str) -> str:
+    """`page` with its CSRF tokens (new each time) and the runs of whitespace made equal."""
+    page = re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', 'name="csrfmiddlewaretoken"', page)
+    return re.sub(r"\s+", " ", page)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {},
+        {"o": "-1.3"},
+        {"o": "2.-6", "p": "2", "severity__exact": "1"},
+        {"waiting": "yes", "status__exact": "new", "q": "one"},
+        {"assignee": "me", "organization__id__exact": "1"},
+        {"q": "nothing finds this"},
+        {"_facets": "True"},
+        {"all": ""},
+    ],
+)
+def test_case_list_page_is_the_page_of_the_admins_templates(
+    support_client: Client,
+    support: User,
+    customer: User,
+    monkeypatch: pytest.MonkeyPatch,
+    query: dict[str, str],
+) -> None:
+    factories.file_case(reporter=customer, subject='Quotes "and" <b>tags</b> & more')
+    for index in range(3):
+        case = factories.file_case(reporter=customer, subject=f"Case one {index}")
+        services.assign_case(case=case, by=support, assignee=support)
+    monkeypatch.setattr(CaseAdmin, "list_per_page", 2)
+    url = reverse("admin:cases_case_changelist")
+    # A message, shown once by the page after the action.
+    support_client.post(url, {"action": "acknowledge_selected", "index": "0"})
+
+    pages: list[Any] = []
+    render_page = admin_page.render_page
+
+    def counted(context: Any) -> Any:
+        pages.append(context)
+        return render_page(context)
+
+    monkeypatch.setattr(admin_page, "render_page", counted)
+    written = support_client.get(url, query)
+    assert written.status_code == 200
+    assert len(pages) == 1  # written in Python
+    monkeypatch.setattr(admin_page, "can_render", lambda context: False)
+    support_client.post(url, {"action": "acknowledge_selected", "index": "0"})
+    rendered = support_client.get(url, query)
+
+    assert _same_markup(written.content.decode()) == _same_markup(rendered.content.decode())
+    assert "messagelist" in written.content.decode()
 
 
 def test_organization_filter_lists_only_the_chosen_organization(
@@ -647,3 +702,102 @@ def test_engineer_schedules_a_fix_from_the_case_page(
     assert response.status_code == 302
     scheduled = fresh(bug)
     assert (scheduled.status, scheduled.target_release_id) == (Status.FIX_SCHEDULED, release.pk)
+
+
+def _app_list_summary(apps: list[dict[str, Any]]) -> list[Any]:
+    return [
+        (
+            str(app["name"]),
+            app["app_url"],
+            [(str(m["name"]), m["admin_url"], m["add_url"], m["perms"]) for m in app["models"]],
+        )
+        for app in apps
+    ]
+
+
+def test_app_list_is_the_admin_sites_for_each_users_permissions(
+    rf: Any, support: User, engineer: User, customer: User
+) -> None:
+    from django.contrib import admin
+    from django.contrib.admin import AdminSite
+    from django.contrib.auth.models import AnonymousUser, Permission
+
+    from cases.admin_site import CasebookAdminSite
+
+    assert isinstance(admin.site, CasebookAdminSite)
+    superuser = factories.SupportFactory.create(is_superuser=True)
+    seen = []
+    for user in [support, engineer, customer, superuser, AnonymousUser(), support]:
+        request = rf.get("/admin/")
+        request.user = user
+        apps = admin.site.get_app_list(request)
+        assert _app_list_summary(apps) == _app_list_summary(
+            AdminSite.get_app_list(admin.site, request)
+        )
+        assert _app_list_summary(admin.site.get_app_list(request, "cases")) == (
+            _app_list_summary(AdminSite.get_app_list(admin.site, request, "cases"))
+        )
+        seen.append(_app_list_summary(apps))
+    assert seen[0] == seen[-1]
+    assert seen[0] != seen[3]
+
+    # Another permission, another list; each page gets its own copy.
+    support.user_permissions.add(Permission.objects.get(codename="add_organization"))
+    granted = User.objects.get(pk=support.pk)
+    request = rf.get("/admin/")
+    request.user = granted
+    apps = admin.site.get_app_list(request)
+    assert _app_list_summary(apps) == _app_list_summary(AdminSite.get_app_list(admin.site, request))
+    assert _app_list_summary(apps) != seen[0]
+    apps[0]["models"].clear()
+    assert admin.site.get_app_list(request)[0]["models"]
+
+
+def test_age_is_timesince_to_one_unit() -> None:
+    import random
+    import zoneinfo
+
+    from django.utils.timesince import timesince
+    from django.utils.translation import override
+
+    from cases.admin_list import age
+
+    rng = random.Random(7)
+    oslo = zoneinfo.ZoneInfo("Europe/Oslo")
+    now = datetime.datetime(2026, 3, 31, 23, 30, 15, 500000, tzinfo=datetime.UTC)
+    spans = [0, 1, 59, 60, 3599, 3600, 86399, 86400, 604800, 2419200, 31536000, -5]
+    spans += [rng.randrange(-100, 10 * 365 * 86400) for _ in range(2000)]
+    for language in ["en", "nb"]:
+        with override(language):
+            for span in spans:
+                when = now - datetime.timedelta(seconds=span, microseconds=rng.randrange(10**6))
+                for zone in [datetime.UTC, oslo]:
+                    local = when.astimezone(zone)
+                    assert age(local, now) == timesince(local, now, depth=1), (local, now)
+    assert age(timezone.now()) == timesince(timezone.now(), depth=1)
+
+
+def test_case_list_query_strings_are_djangos(support_client: Client, customer: User) -> None:
+    from django.contrib.admin.views.main import ChangeList
+
+    factories.file_case(reporter=customer)
+    response = support_client.get(
+        reverse("admin:cases_case_changelist"),
+        {"status": "new", "q": "a b&c é", "o": "2.-3", "severity": "1", "waiting": "yes"},
+    )
+    cl = response.context["cl"]
+    calls: list[tuple[Any, Any]] = [
+        (None, None),
+        ({"status": "open"}, None),
+        ({"status": None}, ["severity"]),
+        ({"q": "ø x"}, ["o", "status"]),
+        ({"severity__in": ["1", "2"], "p": 3}, ["waiting"]),
+        ({"assignee": "me", "new": []}, ["s"]),
+        ({}, ["status", "severity", "q", "o", "waiting"]),
+    ]
+    for new_params, remove in calls * 2:
+        assert cl.get_query_string(new_params, remove) == ChangeList.get_query_string(
+            cl, new_params, remove
+        )
+    cl.filter_params["status"] = ["closed"]
+    assert cl.get_query_string() == ChangeList.get_query_string(cl)
