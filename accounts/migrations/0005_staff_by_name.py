@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounts", "0003_idempotency_key"),
+        ("accounts", "0004_session"),
         ("auth", "0012_alter_user_first_name_max_length"),
     ]
 
