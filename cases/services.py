@@ -25,7 +25,7 @@ from django.utils.text import slugify
 from django_fsm import can_proceed
 
 from accounts.models import User
-from cases import notifications, uploads
+from cases import notifications, rows, uploads
 from cases.exceptions import ReleaseAlreadyPublished, StaleCase, TransitionNotAllowed
 from cases.models import (
     Attachment,
@@ -166,12 +166,13 @@ def _save(case: Case, at: datetime.datetime) -> None:
         case.save()
         return
     changed = [name for name, value in row.items() if getattr(case, name) != value]
-    case.save(update_fields=changed)
+    rows.update(case, changed)
     _remember_values(case)
 
 
 def _record(case: Case, *, at: datetime.datetime, by: User | None, **fields: Any) -> CaseEvent:
-    event = CaseEvent.objects.create(case=case, at=at, actor=by, **fields)
+    event = CaseEvent(case=case, at=at, actor=by, **fields)
+    rows.insert(event)
     # In the transaction, not on commit: the emails and webhook deliveries it
     # queues must exist exactly when the event does (see cases.notifications).
     notifications.event_recorded(event)
@@ -275,7 +276,7 @@ def file_case(
             updated_at=at,
             last_customer_message_at=at,
         )
-        case.save()
+        rows.insert(case)
         _record(
             case,
             at=at,
@@ -354,9 +355,8 @@ def add_comment(
             raise ValidationError(
                 {"body": "This case is closed. File a new case and mention this one."}
             )
-        comment = Comment.objects.create(
-            case=case, author=by, body=body, is_public=public, created_at=at
-        )
+        comment = Comment(case=case, author=by, body=body, is_public=public, created_at=at)
+        rows.insert(comment)
         stored = [
             _store_attachment(case, upload, by=by, at=at, comment=comment) for upload in checked
         ]

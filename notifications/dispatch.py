@@ -18,6 +18,7 @@ from django.tasks import Task
 from django_tasks_db import DatabaseBackend
 
 from accounts.models import User
+from cases import rows
 from cases.models import Case, CaseEvent, EventKind, Release, Status
 from notifications.models import (
     CaseFollower,
@@ -181,6 +182,9 @@ def plan_emails(event: CaseEvent) -> list[OutboundEmail]:
                 created_at=event.at,
             )
         )
+    if len(emails) == 1:
+        rows.insert(emails[0])
+        return emails
     return OutboundEmail.objects.bulk_create(emails)
 
 
