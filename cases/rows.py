@@ -1,20 +1,25 @@
 """
-Rows written with SQL that the ORM compiles once.
+Rows read and written with SQL that the ORM compiles once.
 
-Every change of a case inserts its event, a comment, the emails and the task
-that sends them, and updates the case. The ORM compiles each of those
-statements anew, which costs more CPU than sending it; yet the statement of
-a model and its columns is the same every time. `insert` and `update` keep it
-per database and only prepare the values of each row, as ``Model.save`` does,
-signals included. Anything out of the ordinary (an expression as a value, a
-database default, inheritance) goes through ``Model.save`` itself.
+Every change of a case locks the case, inserts its event, a comment, the
+emails and the task that sends them, and updates the case. The ORM compiles
+each of those statements anew, which costs more CPU than sending it; yet the
+statement of a model and its columns is the same every time. `insert` and
+`update` keep it per database and only prepare the values of each row, as
+``Model.save`` does, signals included; `get` keeps a query's SQL per shape of
+its filters and only compiles the filters. Anything out of the ordinary (an
+expression as a value, a database default, inheritance, annotations) goes
+through the ORM itself.
 """
 
 from collections.abc import Sequence
 from typing import Any
+from weakref import ref as weak_ref
 
+from django.core.exceptions import EmptyResultSet, FullResultSet
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
-from django.db.models import Field, Model
+from django.db.models import Field, Model, QuerySet
+from django.db.models.query import MAX_GET_RESULTS, ModelIterable, get_related_populators
 from django.db.models.signals import post_save, pre_save
 
 _INSERTS: dict[tuple[str, type[Model], bool], tuple[str, list[Field[Any, Any]]] | None] = {}
@@ -157,3 +162,118 @@ def update(obj: Model, fields: Sequence[str], using: str = DEFAULT_DB_ALIAS) -> 
             raw=False,
             using=using,
         )
+
+
+# The SQL of a query, what the compiler learnt while writing it, and the
+# number of its parameters; None for a query whose parameters are not those
+# of its filters alone.
+_SELECTS: dict[tuple[Any, ...], tuple[str, Any, Any, Any, int] | None] = {}
+
+
+def _plain(queryset: QuerySet[Any]) -> bool:
+    """Say whether `queryset` reads whole rows of its model (and select_related ones) only."""
+    query = queryset.query
+    return (
+        queryset._iterable_class is ModelIterable  # type: ignore[attr-defined]
+        and not queryset._prefetch_related_lookups  # type: ignore[attr-defined]
+        and not queryset._known_related_objects  # type: ignore[attr-defined]
+        and query.combinator is None
+        and not query.annotations
+        and not query.extra
+        and not query.distinct
+        and not query.values_select
+        and query.group_by is None
+        and query.deferred_loading == (frozenset(), True)
+        and query.low_mark == 0
+        and query.high_mark is None
+        and queryset.model.from_db.__func__ is Model.from_db.__func__  # type: ignore[attr-defined]
+    )
+
+
+def get[M: Model](queryset: QuerySet[M]) -> M:
+    """Return the one object of `queryset`, as ``queryset.get()`` does."""
+    alias = queryset.db
+    if not _plain(queryset):
+        return queryset.get()
+    query = queryset.query
+    model = queryset.model
+    compiler = query.get_compiler(alias)
+    try:
+        where_sql, where_params = compiler.compile(query.where)
+    except EmptyResultSet:
+        raise model.DoesNotExist(  # type: ignore[attr-defined]
+            f"{model._meta.object_name} matching query does not exist."
+        ) from None
+    except FullResultSet:
+        where_sql, where_params = "", ()
+    key = (
+        alias,
+        model,
+        where_sql,
+        repr(query.select_related),
+        query.select_for_update,
+        query.select_for_update_nowait,
+        query.select_for_update_skip_locked,
+        query.select_for_update_of,
+        query.select_for_no_key_update,
+    )
+    if key not in _SELECTS:
+        _SELECTS[key] = _prepare(queryset, tuple(where_params))
+    prepared = _SELECTS[key]
+    if prepared is None:
+        return queryset.get()
+    sql, select, klass_info, annotation_col_map, col_count = prepared
+    connection = connections[alias]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, where_params)
+        found = cursor.fetchmany(MAX_GET_RESULTS)
+    if len(found) != 1:
+        if not found:
+            raise model.DoesNotExist(  # type: ignore[attr-defined]
+                f"{model._meta.object_name} matching query does not exist."
+            )
+        raise model.MultipleObjectsReturned(  # type: ignore[attr-defined]
+            f"get() returned more than one {model._meta.object_name} -- it returned "
+            + (
+                str(len(found))
+                if len(found) < MAX_GET_RESULTS
+                else f"more than {MAX_GET_RESULTS - 1}"
+            )
+            + "!"
+        )
+    compiler.select, compiler.klass_info = select, klass_info
+    compiler.annotation_col_map, compiler.col_count = annotation_col_map, col_count
+    row = next(iter(compiler.results_iter([found])))
+    fetch_mode = queryset._fetch_mode  # type: ignore[attr-defined]
+    fields = klass_info["select_fields"]
+    start, end = fields[0], fields[-1] + 1
+    init_list = [column[0].target.attname for column in select[start:end]]
+    obj = model.from_db(alias, init_list, row[start:end], fetch_mode=fetch_mode)  # type: ignore[call-arg]
+    if fetch_mode.track_peers:
+        obj._state.peers = [weak_ref(obj)]  # type: ignore[attr-defined]
+    for populator in get_related_populators(klass_info, select, alias, fetch_mode):
+        populator.populate(row, obj)
+    return obj
+
+
+def _prepare(
+    queryset: QuerySet[Any], where_params: tuple[Any, ...]
+) -> tuple[str, Any, Any, Any, int] | None:
+    """Compile `queryset` as ``get()`` runs it, if its filters hold all its parameters."""
+    clone = queryset.order_by()
+    if (
+        not clone.query.select_for_update
+        or connections[clone.db].features.supports_select_for_update_with_limit
+    ):
+        clone.query.set_limits(high=MAX_GET_RESULTS)
+    compiler = clone.query.get_compiler(clone.db)
+    sql, params = compiler.as_sql()
+    if tuple(params) != where_params or compiler.annotation_col_map:
+        return None
+    return (
+        sql,
+        compiler.select,
+        compiler.klass_info,
+        compiler.annotation_col_map,
+        compiler.col_count,
+    )

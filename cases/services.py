@@ -90,7 +90,7 @@ def lock_case(cases: QuerySet[Case]) -> Case:
     same transaction changes it as it is instead of reading it again, and joins
     that transaction: an error in the service rolls it back whole.
     """
-    case = cases.select_for_update(of=("self",)).get()
+    case = rows.get(cases.select_for_update(of=("self",)))
     case._row_lock = _RowLock()  # type: ignore[attr-defined]
     transaction.on_commit(case._row_lock)  # type: ignore[attr-defined]
     _remember_values(case)
