@@ -164,10 +164,10 @@ def update(obj: Model, fields: Sequence[str], using: str = DEFAULT_DB_ALIAS) -> 
         )
 
 
-# The SQL of a query, what the compiler learnt while writing it, and the
-# number of its parameters; None for a query whose parameters are not those
-# of its filters alone.
-_SELECTS: dict[tuple[Any, ...], tuple[str, Any, Any, Any, int] | None] = {}
+# The SQL of a query, what the compiler learnt while writing it, and whether
+# the values read need converting; None for a query whose parameters are not
+# those of its filters alone.
+_SELECTS: dict[tuple[Any, ...], tuple[str, Any, Any, Any, int, bool] | None] = {}
 
 
 def _plain(queryset: QuerySet[Any]) -> bool:
@@ -222,7 +222,7 @@ def get[M: Model](queryset: QuerySet[M]) -> M:
     prepared = _SELECTS[key]
     if prepared is None:
         return queryset.get()
-    sql, select, klass_info, annotation_col_map, col_count = prepared
+    sql, select, klass_info, annotation_col_map, col_count, converted = prepared
     connection = connections[alias]
     with connection.cursor() as cursor:
         cursor.execute(sql, where_params)
@@ -241,9 +241,11 @@ def get[M: Model](queryset: QuerySet[M]) -> M:
             )
             + "!"
         )
-    compiler.select, compiler.klass_info = select, klass_info
-    compiler.annotation_col_map, compiler.col_count = annotation_col_map, col_count
-    row = next(iter(compiler.results_iter([found])))
+    row = found[0]
+    if converted:
+        compiler.select, compiler.klass_info = select, klass_info
+        compiler.annotation_col_map, compiler.col_count = annotation_col_map, col_count
+        row = next(iter(compiler.results_iter([found])))
     fetch_mode = queryset._fetch_mode  # type: ignore[attr-defined]
     fields = klass_info["select_fields"]
     start, end = fields[0], fields[-1] + 1
@@ -258,7 +260,7 @@ def get[M: Model](queryset: QuerySet[M]) -> M:
 
 def _prepare(
     queryset: QuerySet[Any], where_params: tuple[Any, ...]
-) -> tuple[str, Any, Any, Any, int] | None:
+) -> tuple[str, Any, Any, Any, int, bool] | None:
     """Compile `queryset` as ``get()`` runs it, if its filters hold all its parameters."""
     clone = queryset.order_by()
     if (
@@ -270,10 +272,12 @@ def _prepare(
     sql, params = compiler.as_sql()
     if tuple(params) != where_params or compiler.annotation_col_map:
         return None
+    columns = [column[0] for column in compiler.select[: compiler.col_count]]
     return (
         sql,
         compiler.select,
         compiler.klass_info,
         compiler.annotation_col_map,
         compiler.col_count,
+        bool(compiler.get_converters(columns)) or compiler.has_composite_fields(columns),
     )
