@@ -291,6 +291,8 @@ def file_case(
 
 
 def _validate_attachments(files: Sequence[UploadedFile]) -> None:
+    if not files:
+        return
     limit = settings.CASEBOOK_MAX_ATTACHMENT_BYTES
     # A plain space: the message also goes to API clients and logs.
     readable_limit = filesizeformat(limit).replace("\xa0", " ")
