@@ -28,7 +28,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import IdempotencyKey, User
-from cases import services
+from cases import rows, services
 from cases.filters import CaseFilter, CaseFilterBackend
 from cases.models import (
     Attachment,
@@ -210,6 +210,17 @@ def _relations_at_hand(case: Case) -> bool:
     return True
 
 
+def _user_by_email(email: str) -> User | None:
+    """Return the user whose email is `email` in any case (the first if several), or None."""
+    users = User.objects.select_related("organization").filter(email__iexact=email)
+    try:
+        return rows.get(users)
+    except User.DoesNotExist:
+        return None
+    except User.MultipleObjectsReturned:
+        return users.first()
+
+
 CASE_NUMBER = OpenApiParameter(
     "number", str, OpenApiParameter.PATH, description="The case number, e.g. CASE-000123."
 )
@@ -312,9 +323,7 @@ class CaseViewSet(ThrottledFirst, viewsets.GenericViewSet[Case]):
                     {"channel": "Cases filed through the API by customers are api."}
                 )
         elif email is not None:
-            reporter = (
-                User.objects.select_related("organization").filter(email__iexact=email).first()
-            )
+            reporter = _user_by_email(email)
             if reporter is None:
                 raise ValidationError({"reporter": f"No customer has the email {email}."})
         case = services.file_case(by=user, reporter=reporter, **data)

@@ -4,6 +4,7 @@ serializers render what the API answers. They are kept apart, and no serializer
 writes `type` or `status`: those change only through the services.
 """
 
+import copy
 from typing import Any
 
 from django.urls import reverse
@@ -34,6 +35,19 @@ READ_ONLY_MESSAGES = {
 
 class InputSerializer(serializers.Serializer[Any]):
     """A request body: a field it does not name is an error, never silently dropped."""
+
+    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
+        # Each serializer binds copies of the declared fields. A field holding
+        # no other field keeps nothing of a request but that binding, so a
+        # shallow copy does; deep copies cost as much as reading the request.
+        return {
+            name: copy.deepcopy(field)
+            if isinstance(
+                field, (serializers.ListField, serializers.DictField, serializers.BaseSerializer)
+            )
+            else copy.copy(field)
+            for name, field in self._declared_fields.items()  # type: ignore[attr-defined]
+        }
 
     def to_internal_value(self, data: Any) -> Any:
         if hasattr(data, "keys"):

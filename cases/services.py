@@ -25,7 +25,7 @@ from django.utils.text import slugify
 from django_fsm import can_proceed
 
 from accounts.models import User
-from cases import notifications, uploads
+from cases import notifications, rows, uploads
 from cases.exceptions import ReleaseAlreadyPublished, StaleCase, TransitionNotAllowed
 from cases.models import (
     Attachment,
@@ -90,7 +90,7 @@ def lock_case(cases: QuerySet[Case]) -> Case:
     same transaction changes it as it is instead of reading it again, and joins
     that transaction: an error in the service rolls it back whole.
     """
-    case = cases.select_for_update(of=("self",)).get()
+    case = rows.get(cases.select_for_update(of=("self",)))
     case._row_lock = _RowLock()  # type: ignore[attr-defined]
     transaction.on_commit(case._row_lock)  # type: ignore[attr-defined]
     _remember_values(case)
@@ -166,12 +166,13 @@ def _save(case: Case, at: datetime.datetime) -> None:
         case.save()
         return
     changed = [name for name, value in row.items() if getattr(case, name) != value]
-    case.save(update_fields=changed)
+    rows.update(case, changed)
     _remember_values(case)
 
 
 def _record(case: Case, *, at: datetime.datetime, by: User | None, **fields: Any) -> CaseEvent:
-    event = CaseEvent.objects.create(case=case, at=at, actor=by, **fields)
+    event = CaseEvent(case=case, at=at, actor=by, **fields)
+    rows.insert(event)
     # In the transaction, not on commit: the emails and webhook deliveries it
     # queues must exist exactly when the event does (see cases.notifications).
     notifications.event_recorded(event)
@@ -275,7 +276,7 @@ def file_case(
             updated_at=at,
             last_customer_message_at=at,
         )
-        case.save()
+        rows.insert(case)
         _record(
             case,
             at=at,
@@ -290,6 +291,8 @@ def file_case(
 
 
 def _validate_attachments(files: Sequence[UploadedFile]) -> None:
+    if not files:
+        return
     limit = settings.CASEBOOK_MAX_ATTACHMENT_BYTES
     # A plain space: the message also goes to API clients and logs.
     readable_limit = filesizeformat(limit).replace("\xa0", " ")
@@ -354,9 +357,8 @@ def add_comment(
             raise ValidationError(
                 {"body": "This case is closed. File a new case and mention this one."}
             )
-        comment = Comment.objects.create(
-            case=case, author=by, body=body, is_public=public, created_at=at
-        )
+        comment = Comment(case=case, author=by, body=body, is_public=public, created_at=at)
+        rows.insert(comment)
         stored = [
             _store_attachment(case, upload, by=by, at=at, comment=comment) for upload in checked
         ]

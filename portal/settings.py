@@ -192,7 +192,7 @@ INSTALLED_APPS += ["django_tasks_db", "notifications.apps.NotificationsConfig"]
 # machines (worker: `manage.py rqworker default --with-scheduler`). `immediate`
 # runs each task in the process, after the commit (tests, debugging).
 _TASK_BACKENDS = {
-    "db": {"BACKEND": "django_tasks_db.DatabaseBackend"},
+    "db": {"BACKEND": "notifications.backends.DatabaseBackend"},
     "rq": {"BACKEND": "django_tasks_rq.RQBackend"},
     "immediate": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"},
 }

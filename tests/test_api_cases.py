@@ -603,7 +603,7 @@ RECLASSIFY_QUERIES = 10
 
 @pytest.fixture
 def assigned_case(customer: User, support: User, settings: Any) -> Case:
-    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    settings.TASKS = {"default": {"BACKEND": "notifications.backends.DatabaseBackend"}}
     case = factories.file_case(reporter=customer)
     services.assign_case(case=case, by=support, assignee=support)
     services.transition_case(case=case, by=support, name="acknowledge")

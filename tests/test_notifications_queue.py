@@ -24,7 +24,7 @@ WEBHOOK_TASK = "notifications.tasks.deliver_webhook"
 @pytest.fixture(autouse=True)
 def _database_queue(settings: Any) -> None:
     ensure_roles()
-    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    settings.TASKS = {"default": {"BACKEND": "notifications.backends.DatabaseBackend"}}
 
 
 def queued() -> Counter[str]:

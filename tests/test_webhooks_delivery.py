@@ -139,7 +139,7 @@ def test_an_unreachable_receiver_is_given_up_after_the_attempts_allowed(
 def test_a_retry_waits_in_the_queue_and_none_is_scheduled_past_a_day(
     case: Case, support: User, settings: Any
 ) -> None:
-    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    settings.TASKS = {"default": {"BACKEND": "notifications.backends.DatabaseBackend"}}
     settings.CASEBOOK_WEBHOOK_RETRY_BASE_SECONDS = 3600
     with webhook_receiver(answers=[503, 503]) as receiver:
         subscribe(receiver.url, "case.commented")

@@ -24,7 +24,7 @@ WEBHOOK_TASK = "notifications.tasks.deliver_webhook"
 @pytest.fixture(autouse=True)
 def _database_queue(settings: Any) -> None:
     ensure_roles()
-    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    settings.TASKS = {"default": {"BACKEND": "notifications.backends.DatabaseBackend"}}
     settings.CASEBOOK_WEBHOOK_RETRY_BASE_SECONDS = 0
     with connection.cursor() as cursor:
         # This test commits hundreds of times; waiting for the disk each time only slows it.
