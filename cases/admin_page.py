@@ -22,9 +22,8 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.admin import ListFilter
-from django.contrib.admin.templatetags.admin_list import paginator_number
 from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
-from django.contrib.admin.views.main import ALL_VAR, IS_FACETS_VAR, SEARCH_VAR  # type: ignore[attr-defined]
+from django.contrib.admin.views.main import ALL_VAR, IS_FACETS_VAR, PAGE_VAR, SEARCH_VAR  # type: ignore[attr-defined]
 from django.template import Context
 from django.template.defaultfilters import capfirst, iriencode
 from django.template.loader import get_template
@@ -737,7 +736,7 @@ def _pagination(cl: CaseChangeList) -> str:
     if required:
         parts.append("\n    <ul>\n    ")
         for i in cl.paginator.get_elided_page_range(cl.page_num):
-            parts.append(f"\n        <li>{paginator_number(cl, i)}</li>\n    ")
+            parts.append(f"\n        <li>{_paginator_number(cl, i)}</li>\n    ")
         parts.append("\n    </ul>\n    ")
     count = cl.result_count
     noun = cl.opts.verbose_name if count == 1 else cl.opts.verbose_name_plural
@@ -747,6 +746,15 @@ def _pagination(cl: CaseChangeList) -> str:
         parts.append(f'<a href="{_e(url)}" class="showall">{gettext("Show all")}</a>')
     parts.append("\n</nav>\n")
     return "".join(parts)
+
+
+def _paginator_number(cl: CaseChangeList, i: int | str) -> str:
+    """``paginator_number``: the link to page `i`, without format_html's steps."""
+    if i == cl.paginator.ELLIPSIS:
+        return f"{_e(i)} "
+    if i == cl.page_num:
+        return f'<a role="button" href="" aria-current="page">{_e(i)}</a> '
+    return f'<a role="button" href="{_e(cl.get_query_string({PAGE_VAR: i}))}">{_e(i)}</a> '
 
 
 _SVGS = (
