@@ -22,11 +22,12 @@ from django.forms import ModelForm
 from django.forms.utils import flatatt
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import URLPattern, path, reverse
+from django.urls import URLPattern, get_script_prefix, get_urlconf, path, reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
 
 from accounts.models import Organization, User
 from cases import admin_list, admin_queries, dashboard, services
@@ -79,6 +80,22 @@ class AssigneeFilter(admin.SimpleListFilter):
         return None
 
 
+@functools.lru_cache(maxsize=64)
+def _organization_select_attrs(
+    name: str, language: str | None, script_prefix: str, urlconf: Any
+) -> SafeString:
+    """
+    Return the organization filter's select attributes, once per process for each key.
+
+    What they hold depends only on the language (select2's), the autocomplete
+    view's URL (the script prefix and the URLconf) and the parameter's name.
+    """
+    select = AutocompleteSelect(Case._meta.get_field("organization"), admin.site)
+    # select2 reads its options from data- attributes: as wide as the filter column.
+    attrs = {"id": "cb-organization-filter", "name": name, "data-width": "100%"}
+    return flatatt(select.build_attrs(attrs))
+
+
 class OrganizationFilter(admin.SimpleListFilter):
     """
     Filter by organization, chosen by name with the admin's autocomplete.
@@ -125,15 +142,15 @@ class OrganizationFilter(admin.SimpleListFilter):
     def widget(self) -> str:
         # The select the admin's autocomplete.js turns into a search box; its one
         # option is the chosen organization, already read by lookups().
-        select = AutocompleteSelect(Case._meta.get_field("organization"), admin.site)
-        attrs = select.build_attrs(
-            # select2 reads its options from data- attributes: as wide as the filter column.
-            {"id": "cb-organization-filter", "name": self.parameter_name, "data-width": "100%"}
+        options = format_html_join(
+            "", '<option value="{}" selected>{}</option>', self.lookup_choices
         )
         return format_html(
             '<select{}><option value=""></option>{}</select>',
-            flatatt(attrs),
-            format_html_join("", '<option value="{}" selected>{}</option>', self.lookup_choices),
+            _organization_select_attrs(
+                self.parameter_name, get_language(), get_script_prefix(), get_urlconf()
+            ),
+            options,
         )
 
     media = AutocompleteSelect(Case._meta.get_field("organization"), admin.site).media

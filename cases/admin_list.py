@@ -10,6 +10,7 @@ Django writes (the same cells, classes, links and checkbox), which the admin's
 CSS and its actions JavaScript rely on.
 """
 
+import contextvars
 import datetime
 import html
 from collections.abc import Callable, Iterable
@@ -113,6 +114,8 @@ Cell = Callable[[Case], str]
 
 def _escape(value: Any) -> str:
     """Return `value` escaped for HTML unless it is safe already: ``conditional_escape``."""
+    if type(value) is int:
+        return str(value)
     if hasattr(value, "__html__"):
         return str(value.__html__())
     return html.escape(str(value))
@@ -150,6 +153,12 @@ def _age_text(language: str | None, name: str, num: int) -> str:
     return text
 
 
+# The language and the time of the rows being written (CaseChangeList.rows), for age().
+_PAGE: contextvars.ContextVar[tuple[str | None, datetime.datetime] | None] = contextvars.ContextVar(
+    "case_list_page", default=None
+)
+
+
 def age(when: datetime.datetime, now: datetime.datetime | None = None) -> str:
     """
     Return ``timesince(when, now, depth=1)``: "3 days", "7 years".
@@ -159,13 +168,18 @@ def age(when: datetime.datetime, now: datetime.datetime | None = None) -> str:
     """
     if not isinstance(when, datetime.datetime) or not is_aware(when):
         return timesince(when, now, depth=1)
-    if now is None:
-        now = datetime.datetime.now(when.tzinfo)
-    elif not is_aware(now):
-        return timesince(when, now, depth=1)
-    else:
+    page = _PAGE.get()
+    if now is None and page is not None:
+        language, now = page
         now = now.astimezone(when.tzinfo)
-    language = get_language()
+    else:
+        if now is None:
+            now = datetime.datetime.now(when.tzinfo)
+        elif not is_aware(now):
+            return timesince(when, now, depth=1)
+        else:
+            now = now.astimezone(when.tzinfo)
+        language = get_language()
     delta = now - when
     since = delta.days * 86400 + delta.seconds  # microseconds ignored
     if since <= 0:
@@ -196,6 +210,10 @@ class CaseChangeList(ChangeList):
         # Django's, with each parameter quoted once per page rather than once per
         # link (the filters ask for some hundred links a page).
         params = self.filter_params
+        if not params and not remove and new_params and len(new_params) == 1:
+            # The list without parameters: each filter's link to one of its choices.
+            ((key, value),) = new_params.items()
+            return "?" if value is None else "?" + self._quote(key, value)
         kept = self.__dict__.get("_quoted_params")
         if kept is None or kept[0] != params:
             snapshot = {k: list(v) if isinstance(v, list) else v for k, v in params.items()}
@@ -311,10 +329,15 @@ class CaseChangeList(ChangeList):
                 mark_safe("<tr>" + "".join(items_for_result(self, case, None)) + "</tr>")  # nosec B308 B703 - Django's own escaped cells
                 for case in self.result_list
             ]
-        return [
-            mark_safe("<tr>" + "".join([cell(case) for cell in cells]) + "</tr>")  # nosec B308 B703 - each cell escapes its values
-            for case in self.result_list
-        ]
+        # The rows' ages all from the same time, with the language looked up once.
+        page = _PAGE.set((get_language(), datetime.datetime.now(datetime.UTC)))
+        try:
+            return [
+                mark_safe("<tr>" + "".join([cell(case) for cell in cells]) + "</tr>")  # nosec B308 B703 - each cell escapes its values
+                for case in self.result_list
+            ]
+        finally:
+            _PAGE.reset(page)
 
     def _change_url(self) -> Callable[[Case], str]:
         url = reverse(
