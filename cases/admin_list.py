@@ -11,10 +11,11 @@ CSS and its actions JavaScript rely on.
 """
 
 import contextvars
+import dataclasses
 import datetime
 import html
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.options import IncorrectLookupParameters
@@ -28,7 +29,7 @@ from django.db import models
 from django.db.models import Q, QuerySet, Value
 from django.http import HttpRequest
 from django.urls import reverse
-from django.utils.functional import cached_property
+from django.utils.functional import SimpleLazyObject, cached_property
 from django.utils.html import avoid_wrapping, escape, format_html
 from django.utils.http import urlencode
 from django.utils.safestring import SafeString, mark_safe
@@ -201,6 +202,16 @@ def age(when: datetime.datetime, now: datetime.datetime | None = None) -> str:
 _QUOTED: dict[tuple[str, str], str] = {}
 
 
+@dataclasses.dataclass(frozen=True)
+class CompiledPlan:
+    """The page's read with the SQL compiled once: its query and its conditions."""
+
+    db: str
+    query: admin_queries.PageQuery
+    conditions: list[str]
+    params: list[Any]
+
+
 class CaseChangeList(ChangeList):
     """The case list: reads only the columns it shows and writes its rows in one pass."""
 
@@ -245,25 +256,54 @@ class CaseChangeList(ChangeList):
             _QUOTED[pair] = text
         return text
 
-    def get_results(self, request: HttpRequest) -> None:
-        # The page reads only what its columns show (not the description, nor the
-        # users' password hashes); the queryset the actions run on is not this one.
-        shown = getattr(self.model_admin, "list_fields", None)
-        if shown:
-            self.queryset = self.queryset.only(*shown)
-        if not (shown and self._get_compiled_results(request, shown)):
-            super().get_results(request)
+    def get_queryset(self, request: HttpRequest, exclude_parameters: Any = None) -> QuerySet[Case]:
+        if exclude_parameters is not None or "_plan" in self.__dict__:
+            return super().get_queryset(request, exclude_parameters)
+        # The first call, from __init__: the list is read with the compiled SQL if
+        # it can be, and then its queryset is built only if something reads it.
+        self._plan = self._compiled_plan(request)
+        if self._plan is None:
+            return super().get_queryset(request)
+        (
+            self.filter_specs,
+            self.has_filters,
+            remaining,
+            may_have_duplicates,
+            self.has_active_filters,
+        ) = self.get_filters(request)
+        if remaining or may_have_duplicates:  # a lookup no filter took: Django's way
+            self._plan = None
+            return super().get_queryset(request)
+        self.clear_all_filters_qs = self.get_query_string(
+            new_params=remaining, remove=self.get_filters_params()
+        )
 
-    def _get_compiled_results(self, request: HttpRequest, shown: list[str]) -> bool:
+        def build() -> QuerySet[Case]:
+            # ChangeList.get_queryset() with these filters, no other lookup, no search.
+            queryset = self.root_queryset
+            for spec in self.filter_specs:
+                filtered = spec.queryset(request, queryset)
+                if filtered is not None:
+                    queryset = filtered
+            if not queryset.query.select_related:
+                queryset = self.apply_select_related(queryset)
+            return queryset.order_by(*self.get_ordering(request, queryset))
+
+        return cast(QuerySet[Case], SimpleLazyObject(build))
+
+    def _compiled_plan(self, request: HttpRequest) -> CompiledPlan | None:
         """
-        Read the page with the SQL compiled once (``cases.admin_queries``), if it can.
+        Return how to read the page with the SQL compiled once (``cases.admin_queries``).
 
-        What ``ChangeList.get_results`` does for a list shown in its default
-        order, without a search, with the filters the compiled SQL knows.
+        None unless the list is shown in its default order, without a search,
+        with only the filters the compiled SQL knows.
         """
         model_admin = self.model_admin
+        shown = getattr(model_admin, "list_fields", None)
+        related = self.list_select_related
         if (
             request.method != "GET"
+            or not shown
             or not getattr(model_admin, "compiled_list", False)
             or self.query
             or self.show_all
@@ -273,25 +313,36 @@ class CaseChangeList(ChangeList):
             or self.add_facets
             or self.date_hierarchy
             or model_admin.show_full_result_count
+            or isinstance(related, bool)
             or not isinstance(request.user, User)
         ):
-            return False
+            return None
         db = admin_queries.db()
         where = admin_queries.conditions(self.filter_params, request.user, db)
         if where is None:
-            return False
-        related = self.list_select_related
-        if isinstance(related, bool):
-            return False
+            return None
         query = admin_queries.page_query(db, tuple(related or ()), tuple(shown))
         if query is None:
-            return False
-        paginator = model_admin.get_paginator(request, self.queryset, self.list_per_page)
-        cap = getattr(paginator, "cap", None)
-        if cap is None:
-            return False
-        conditions, params = where
-        result_count = admin_queries.count(conditions, params, cap, db)
+            return None
+        return CompiledPlan(db, query, *where)
+
+    def get_results(self, request: HttpRequest) -> None:
+        plan = self.__dict__.get("_plan")
+        if plan is not None:
+            self._get_compiled_results(request, plan)
+            return
+        # The page reads only what its columns show (not the description, nor the
+        # users' password hashes); the queryset the actions run on is not this one.
+        shown = getattr(self.model_admin, "list_fields", None)
+        if shown:
+            self.queryset = self.queryset.only(*shown)
+        super().get_results(request)
+
+    def _get_compiled_results(self, request: HttpRequest, plan: CompiledPlan) -> None:
+        """What ``ChangeList.get_results`` does, with the SQL compiled once."""
+        paginator = self.model_admin.get_paginator(request, self.queryset, self.list_per_page)
+        cap = paginator.cap  # type: ignore[attr-defined]
+        result_count = admin_queries.count(plan.conditions, plan.params, cap, plan.db)
         paginator.__dict__["count"] = result_count  # the paginator's cached_property
         multi_page = result_count > self.list_per_page
         offset = 0
@@ -301,7 +352,7 @@ class CaseChangeList(ChangeList):
             except InvalidPage as error:
                 raise IncorrectLookupParameters from error
         self.result_list = admin_queries.page(
-            query, conditions, params, offset, self.list_per_page, db
+            plan.query, plan.conditions, plan.params, offset, self.list_per_page, plan.db
         )
         self.result_count = result_count
         self.show_full_result_count = False
@@ -310,7 +361,6 @@ class CaseChangeList(ChangeList):
         self.can_show_all = result_count <= self.list_max_show_all
         self.multi_page = multi_page
         self.paginator = paginator
-        return True
 
     @cached_property
     def result_headers(self) -> list[dict[str, Any]]:

@@ -875,6 +875,8 @@ def test_case_list_read_by_compiled_sql_is_the_orms(
         theirs.can_show_all,
     )
     assert ours.rows == theirs.rows
+    # The queryset the compiled read left unbuilt is the ORM's, once something reads it.
+    assert [c.pk for c in ours.queryset] == [c.pk for c in theirs.queryset]
     assert compiled.content == by_orm.content.replace(
         _token(by_orm.content), _token(compiled.content)
     )
