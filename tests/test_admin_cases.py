@@ -929,3 +929,17 @@ def test_case_list_page_out_of_range_is_djangos_error_page(
     response = support_client.get(reverse("admin:cases_case_changelist"), {"p": "7"})
     assert response.status_code == 302
     assert "e=1" in response["Location"]
+
+
+def test_page_strings_are_looked_up_in_each_pages_language() -> None:
+    from django.utils import translation
+
+    for language in ("fr", "de", "fr"):
+        with translation.override(language):
+            page = admin_page._PAGE_LANGUAGE.set((language,))
+            try:
+                assert admin_page._gettext("Filter") == translation.gettext("Filter")
+            finally:
+                admin_page._PAGE_LANGUAGE.reset(page)
+    with translation.override("fr"):
+        assert admin_page._gettext("Filter") == "Filtre"
