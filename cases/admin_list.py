@@ -107,6 +107,8 @@ def _named_by(words: list[str]) -> dict[tuple[int, str], list[int]]:
     return named
 
 
+_MISSING = object()
+
 # A pk no case has, replaced by each row's own in the change URL worked out once.
 _PK_MARK = "9876543210987654321"
 
@@ -245,6 +247,8 @@ class CaseChangeList(ChangeList):
     @staticmethod
     def _quote(key: str, value: Any) -> str:
         """Return ``urlencode([(key, value)], doseq=True)``, once per process for strings."""
+        if type(value) is int:  # a page number: urlencode writes it as str() does
+            value = str(value)
         if type(key) is not str or type(value) is not str:
             return urlencode([(key, value)], doseq=True)
         pair = (key, value)
@@ -466,7 +470,10 @@ class CaseChangeList(ChangeList):
             attname = field.name
 
             def related(case: Case) -> str:
-                value = getattr(case, attname)
+                # The related object the page's query read, else the descriptor's way.
+                value = case._state.fields_cache.get(attname, _MISSING)
+                if value is _MISSING:
+                    value = getattr(case, attname)
                 return escaped_empty if value is None else _escape(str(value))
 
             return related, True
