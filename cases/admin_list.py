@@ -10,22 +10,26 @@ Django writes (the same cells, classes, links and checkbox), which the admin's
 CSS and its actions JavaScript rely on.
 """
 
+import contextvars
+import dataclasses
 import datetime
 import html
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.templatetags.admin_list import items_for_result, result_headers
 from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
 from django.contrib.admin.utils import display_for_field, display_for_value, quote
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import FieldDoesNotExist
+from django.core.paginator import InvalidPage
 from django.db import models
 from django.db.models import Q, QuerySet, Value
 from django.http import HttpRequest
 from django.urls import reverse
-from django.utils.functional import cached_property
+from django.utils.functional import SimpleLazyObject, cached_property
 from django.utils.html import avoid_wrapping, escape, format_html
 from django.utils.http import urlencode
 from django.utils.safestring import SafeString, mark_safe
@@ -35,6 +39,7 @@ from django.utils.timezone import is_aware
 from django.utils.translation import get_language, gettext
 
 from accounts.models import Organization, User
+from cases import admin_queries
 from cases.models import Case
 
 # A word naming more organizations or reporters than this is looked up by a
@@ -102,6 +107,8 @@ def _named_by(words: list[str]) -> dict[tuple[int, str], list[int]]:
     return named
 
 
+_MISSING = object()
+
 # A pk no case has, replaced by each row's own in the change URL worked out once.
 _PK_MARK = "9876543210987654321"
 
@@ -110,6 +117,8 @@ Cell = Callable[[Case], str]
 
 def _escape(value: Any) -> str:
     """Return `value` escaped for HTML unless it is safe already: ``conditional_escape``."""
+    if type(value) is int:
+        return str(value)
     if hasattr(value, "__html__"):
         return str(value.__html__())
     return html.escape(str(value))
@@ -147,6 +156,12 @@ def _age_text(language: str | None, name: str, num: int) -> str:
     return text
 
 
+# The language and the time of the rows being written (CaseChangeList.rows), for age().
+_PAGE: contextvars.ContextVar[tuple[str | None, datetime.datetime] | None] = contextvars.ContextVar(
+    "case_list_page", default=None
+)
+
+
 def age(when: datetime.datetime, now: datetime.datetime | None = None) -> str:
     """
     Return ``timesince(when, now, depth=1)``: "3 days", "7 years".
@@ -156,13 +171,18 @@ def age(when: datetime.datetime, now: datetime.datetime | None = None) -> str:
     """
     if not isinstance(when, datetime.datetime) or not is_aware(when):
         return timesince(when, now, depth=1)
-    if now is None:
-        now = datetime.datetime.now(when.tzinfo)
-    elif not is_aware(now):
-        return timesince(when, now, depth=1)
-    else:
+    page = _PAGE.get()
+    if now is None and page is not None:
+        language, now = page
         now = now.astimezone(when.tzinfo)
-    language = get_language()
+    else:
+        if now is None:
+            now = datetime.datetime.now(when.tzinfo)
+        elif not is_aware(now):
+            return timesince(when, now, depth=1)
+        else:
+            now = now.astimezone(when.tzinfo)
+        language = get_language()
     delta = now - when
     since = delta.days * 86400 + delta.seconds  # microseconds ignored
     if since <= 0:
@@ -184,6 +204,16 @@ def age(when: datetime.datetime, now: datetime.datetime | None = None) -> str:
 _QUOTED: dict[tuple[str, str], str] = {}
 
 
+@dataclasses.dataclass(frozen=True)
+class CompiledPlan:
+    """The page's read with the SQL compiled once: its query and its conditions."""
+
+    db: str
+    query: admin_queries.PageQuery
+    conditions: list[str]
+    params: list[Any]
+
+
 class CaseChangeList(ChangeList):
     """The case list: reads only the columns it shows and writes its rows in one pass."""
 
@@ -193,6 +223,10 @@ class CaseChangeList(ChangeList):
         # Django's, with each parameter quoted once per page rather than once per
         # link (the filters ask for some hundred links a page).
         params = self.filter_params
+        if not params and not remove and new_params and len(new_params) == 1:
+            # The list without parameters: each filter's link to one of its choices.
+            ((key, value),) = new_params.items()
+            return "?" if value is None else "?" + self._quote(key, value)
         kept = self.__dict__.get("_quoted_params")
         if kept is None or kept[0] != params:
             snapshot = {k: list(v) if isinstance(v, list) else v for k, v in params.items()}
@@ -213,6 +247,8 @@ class CaseChangeList(ChangeList):
     @staticmethod
     def _quote(key: str, value: Any) -> str:
         """Return ``urlencode([(key, value)], doseq=True)``, once per process for strings."""
+        if type(value) is int:  # a page number: urlencode writes it as str() does
+            value = str(value)
         if type(key) is not str or type(value) is not str:
             return urlencode([(key, value)], doseq=True)
         pair = (key, value)
@@ -224,13 +260,111 @@ class CaseChangeList(ChangeList):
             _QUOTED[pair] = text
         return text
 
+    def get_queryset(self, request: HttpRequest, exclude_parameters: Any = None) -> QuerySet[Case]:
+        if exclude_parameters is not None or "_plan" in self.__dict__:
+            return super().get_queryset(request, exclude_parameters)
+        # The first call, from __init__: the list is read with the compiled SQL if
+        # it can be, and then its queryset is built only if something reads it.
+        self._plan = self._compiled_plan(request)
+        if self._plan is None:
+            return super().get_queryset(request)
+        (
+            self.filter_specs,
+            self.has_filters,
+            remaining,
+            may_have_duplicates,
+            self.has_active_filters,
+        ) = self.get_filters(request)
+        if remaining or may_have_duplicates:  # a lookup no filter took: Django's way
+            self._plan = None
+            return super().get_queryset(request)
+        self.clear_all_filters_qs = self.get_query_string(
+            new_params=remaining, remove=self.get_filters_params()
+        )
+
+        def build() -> QuerySet[Case]:
+            # ChangeList.get_queryset() with these filters, no other lookup, no search.
+            queryset = self.root_queryset
+            for spec in self.filter_specs:
+                filtered = spec.queryset(request, queryset)
+                if filtered is not None:
+                    queryset = filtered
+            if not queryset.query.select_related:
+                queryset = self.apply_select_related(queryset)
+            return queryset.order_by(*self.get_ordering(request, queryset))
+
+        return cast(QuerySet[Case], SimpleLazyObject(build))
+
+    def _compiled_plan(self, request: HttpRequest) -> CompiledPlan | None:
+        """
+        Return how to read the page with the SQL compiled once (``cases.admin_queries``).
+
+        None unless the list is shown in its default order, without a search,
+        with only the filters the compiled SQL knows.
+        """
+        model_admin = self.model_admin
+        shown = getattr(model_admin, "list_fields", None)
+        related = self.list_select_related
+        if (
+            request.method != "GET"
+            or not shown
+            or not getattr(model_admin, "compiled_list", False)
+            or self.query
+            or self.show_all
+            or self.is_popup
+            or self.to_field
+            or self.list_editable
+            or self.add_facets
+            or self.date_hierarchy
+            or model_admin.show_full_result_count
+            or isinstance(related, bool)
+            or not isinstance(request.user, User)
+        ):
+            return None
+        db = admin_queries.db()
+        where = admin_queries.conditions(self.filter_params, request.user, db)
+        if where is None:
+            return None
+        query = admin_queries.page_query(db, tuple(related or ()), tuple(shown))
+        if query is None:
+            return None
+        return CompiledPlan(db, query, *where)
+
     def get_results(self, request: HttpRequest) -> None:
+        plan = self.__dict__.get("_plan")
+        if plan is not None:
+            self._get_compiled_results(request, plan)
+            return
         # The page reads only what its columns show (not the description, nor the
         # users' password hashes); the queryset the actions run on is not this one.
         shown = getattr(self.model_admin, "list_fields", None)
         if shown:
             self.queryset = self.queryset.only(*shown)
         super().get_results(request)
+
+    def _get_compiled_results(self, request: HttpRequest, plan: CompiledPlan) -> None:
+        """What ``ChangeList.get_results`` does, with the SQL compiled once."""
+        paginator = self.model_admin.get_paginator(request, self.queryset, self.list_per_page)
+        cap = paginator.cap  # type: ignore[attr-defined]
+        result_count = admin_queries.count(plan.conditions, plan.params, cap, plan.db)
+        paginator.__dict__["count"] = result_count  # the paginator's cached_property
+        multi_page = result_count > self.list_per_page
+        offset = 0
+        if multi_page:
+            try:
+                offset = (paginator.validate_number(self.page_num) - 1) * self.list_per_page
+            except InvalidPage as error:
+                raise IncorrectLookupParameters from error
+        self.result_list = admin_queries.page(
+            plan.query, plan.conditions, plan.params, offset, self.list_per_page, plan.db
+        )
+        self.result_count = result_count
+        self.show_full_result_count = False
+        self.show_admin_actions = True
+        self.full_result_count = None
+        self.can_show_all = result_count <= self.list_max_show_all
+        self.multi_page = multi_page
+        self.paginator = paginator
 
     @cached_property
     def result_headers(self) -> list[dict[str, Any]]:
@@ -249,10 +383,15 @@ class CaseChangeList(ChangeList):
                 mark_safe("<tr>" + "".join(items_for_result(self, case, None)) + "</tr>")  # nosec B308 B703 - Django's own escaped cells
                 for case in self.result_list
             ]
-        return [
-            mark_safe("<tr>" + "".join([cell(case) for cell in cells]) + "</tr>")  # nosec B308 B703 - each cell escapes its values
-            for case in self.result_list
-        ]
+        # The rows' ages all from the same time, with the language looked up once.
+        page = _PAGE.set((get_language(), datetime.datetime.now(datetime.UTC)))
+        try:
+            return [
+                mark_safe("<tr>" + "".join([cell(case) for cell in cells]) + "</tr>")  # nosec B308 B703 - each cell escapes its values
+                for case in self.result_list
+            ]
+        finally:
+            _PAGE.reset(page)
 
     def _change_url(self) -> Callable[[Case], str]:
         url = reverse(
@@ -331,7 +470,10 @@ class CaseChangeList(ChangeList):
             attname = field.name
 
             def related(case: Case) -> str:
-                value = getattr(case, attname)
+                # The related object the page's query read, else the descriptor's way.
+                value = case._state.fields_cache.get(attname, _MISSING)
+                if value is _MISSING:
+                    value = getattr(case, attname)
                 return escaped_empty if value is None else _escape(str(value))
 
             return related, True

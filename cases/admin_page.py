@@ -13,6 +13,7 @@ A page this writer does not know (a popup, editable rows, a date hierarchy, a
 nonce to write) is left to the templates: ``admin/cases/case/change_list_django.html``.
 """
 
+import contextvars
 import datetime
 import functools
 import html
@@ -22,9 +23,8 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.admin import ListFilter
-from django.contrib.admin.templatetags.admin_list import paginator_number
 from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
-from django.contrib.admin.views.main import ALL_VAR, IS_FACETS_VAR, SEARCH_VAR  # type: ignore[attr-defined]
+from django.contrib.admin.views.main import ALL_VAR, IS_FACETS_VAR, PAGE_VAR, SEARCH_VAR  # type: ignore[attr-defined]
 from django.template import Context
 from django.template.defaultfilters import capfirst, iriencode
 from django.template.loader import get_template
@@ -40,6 +40,28 @@ from cases.admin_list import CaseChangeList
 # The templates whose markup the filters' writer knows; any other is rendered.
 FILTER_TEMPLATE = "admin/filter.html"
 ORGANIZATION_FILTER_TEMPLATE = "admin/cases/case/organization_filter.html"
+
+
+# The language of the page being written (render_page), for _gettext().
+_PAGE_LANGUAGE: contextvars.ContextVar[tuple[str | None] | None] = contextvars.ContextVar(
+    "case_list_page_language", default=None
+)
+_TRANSLATED: dict[tuple[str | None, str], str] = {}
+
+
+def _gettext(message: str) -> str:
+    """``gettext(message)``, looked up once per process for each language of a page."""
+    page = _PAGE_LANGUAGE.get()
+    if page is None:
+        return gettext(message)
+    key = (page[0], message)
+    text = _TRANSLATED.get(key)
+    if text is None:
+        text = gettext(message)
+        if len(_TRANSLATED) >= 4096:
+            _TRANSLATED.clear()
+        _TRANSLATED[key] = text
+    return text
 
 
 def can_render(context: Context) -> bool:
@@ -109,6 +131,14 @@ def _iriencode(value: str) -> str:
 
 
 def render_page(context: Context) -> SafeString:
+    page = _PAGE_LANGUAGE.set((get_language(),))
+    try:
+        return _render_page(context)
+    finally:
+        _PAGE_LANGUAGE.reset(page)
+
+
+def _render_page(context: Context) -> SafeString:
     cl: CaseChangeList = context["cl"]
     request = context["request"]
     user = context["user"]
@@ -118,7 +148,7 @@ def render_page(context: Context) -> SafeString:
     add = parts.append
     title = context.get("title")
     subtitle = context.get("subtitle")
-    site_title = context.get("site_title") or gettext("Django site admin")
+    site_title = context.get("site_title") or _gettext("Django site admin")
     action_form = context.get("action_form")
 
     # base.html: <head>
@@ -138,19 +168,19 @@ def render_page(context: Context) -> SafeString:
         f'  data-admin-utc-offset="{_e(_utc_offset())}"\n'
         f'  data-admin-server-timezone="{_e(timezone.get_current_timezone())}">\n'
         f'<a href="#content-start" class="skip-to-content-link">'
-        f"{gettext('Skip to main content')}</a>\n"
+        f"{_gettext('Skip to main content')}</a>\n"
         f'<!-- Container -->\n<div id="container">\n\n    \n    <!-- Header -->\n    \n'
         f'      <header id="header">\n        <div id="branding">\n        \n'
         f'<div id="site-name"><a href="{_e(_reverse("admin:index"))}">'
-        f"{_e(context.get('site_header') or gettext('Django administration'))}</a></div>\n\n"
+        f"{_e(context.get('site_header') or _gettext('Django administration'))}</a></div>\n\n"
         f"        </div>\n        \n"
     )
     add(_user_tools(context, user))
     add("        \n        \n      </header>\n    \n    <!-- END Header -->\n    \n")
     add(
-        f'      <nav aria-label="{gettext("Breadcrumbs")}">\n        \n'
+        f'      <nav aria-label="{_gettext("Breadcrumbs")}">\n        \n'
         f'<ol class="breadcrumbs">\n'
-        f'<li><a href="{_e(_reverse("admin:index"))}">{gettext("Home")}</a></li>\n'
+        f'<li><a href="{_e(_reverse("admin:index"))}">{_gettext("Home")}</a></li>\n'
         f'<li><a href="{_e(_reverse("admin:app_list", app_label=cl.opts.app_label))}">'
         f"{_e(cl.opts.app_config.verbose_name)}</a></li>\n"
         f'<li aria-current="page">{_e(capfirst(str(cl.opts.verbose_name_plural)))}</li>\n</ol>\n\n'
@@ -286,7 +316,7 @@ def _write_head(bidi: bool, has_action_form: bool, actions: bool, media: Any) ->
 def _user_tools(context: Context, user: Any) -> str:
     parts = ['        <div id="user-tools">\n            \n']
     parts.append(
-        f"                {gettext('Welcome,')}\n"
+        f"                {_gettext('Welcome,')}\n"
         f"                <strong>{_e(user.get_short_name() or user.get_username())}</strong>.\n"
         "            \n            "
     )
@@ -297,7 +327,7 @@ def _user_tools(context: Context, user: Any) -> str:
     site_url = context.get("site_url")
     if site_url:
         parts.append(
-            f'\n                    <a href="{_e(site_url)}">{gettext("View site")}</a> /\n'
+            f'\n                    <a href="{_e(site_url)}">{_gettext("View site")}</a> /\n'
             "                "
         )
     parts.append("\n                ")
@@ -309,15 +339,15 @@ def _user_tools(context: Context, user: Any) -> str:
             docsroot = ""
         if docsroot:
             parts.append(
-                f'\n                        <a href="{_e(docsroot)}">{gettext("Documentation")}</a>'
-                " /\n                    "
+                f'\n                        <a href="{_e(docsroot)}">'
+                f"{_gettext('Documentation')}</a> /\n                    "
             )
         parts.append("\n                ")
     parts.append("\n                ")
     if user.has_usable_password():
         parts.append(
             f'\n                <a href="{_e(_reverse("admin:password_change"))}">'
-            f"{gettext('Change password')}</a> /\n                "
+            f"{_gettext('Change password')}</a> /\n                "
         )
     csrf = context.get("csrf_token")
     token = ""
@@ -326,7 +356,7 @@ def _user_tools(context: Context, user: Any) -> str:
     parts.append(
         f'\n                <form id="logout-form" method="post" '
         f'action="{_e(_reverse("admin:logout"))}">\n                    {token}\n'
-        f'                    <button type="submit">{gettext("Log out")}</button>\n'
+        f'                    <button type="submit">{_gettext("Log out")}</button>\n'
         "                </form>\n                "
     )
     parts.append(_theme_toggle(get_language()))
@@ -339,11 +369,11 @@ def _theme_toggle(language: str | None) -> str:
     return (
         '<button class="theme-toggle">\n'
         '  <span class="visually-hidden theme-label-when-auto">'
-        f"{gettext('Toggle theme (current theme: auto)')}</span>\n"
+        f"{_gettext('Toggle theme (current theme: auto)')}</span>\n"
         '  <span class="visually-hidden theme-label-when-light">'
-        f"{gettext('Toggle theme (current theme: light)')}</span>\n"
+        f"{_gettext('Toggle theme (current theme: light)')}</span>\n"
         '  <span class="visually-hidden theme-label-when-dark">'
-        f"{gettext('Toggle theme (current theme: dark)')}</span>\n"
+        f"{_gettext('Toggle theme (current theme: dark)')}</span>\n"
         '  <svg aria-hidden="true" class="theme-icon-when-auto">\n'
         '    <use xlink:href="#icon-auto" />\n  </svg>\n'
         '  <svg aria-hidden="true" class="theme-icon-when-dark">\n'
@@ -389,15 +419,15 @@ def _write_sidebar(apps: Sequence[dict[str, Any]] | None, path: str) -> str:
     quoted = _urlencode_path(path)
     parts = [
         '<button class="sticky toggle-nav-sidebar" id="toggle-nav-sidebar" '
-        f'aria-label="{gettext("Toggle navigation")}"></button>\n'
-        f'<nav class="sticky" id="nav-sidebar" aria-label="{gettext("Sidebar")}">\n'
+        f'aria-label="{_gettext("Toggle navigation")}"></button>\n'
+        f'<nav class="sticky" id="nav-sidebar" aria-label="{_gettext("Sidebar")}">\n'
         '  <input type="search" id="nav-filter"\n'
-        f'         placeholder="{gettext("Start typing to filter…")}"\n'
-        f'         aria-label="{gettext("Filter navigation items")}">\n  \n\n'
+        f'         placeholder="{_gettext("Start typing to filter…")}"\n'
+        f'         aria-label="{_gettext("Filter navigation items")}">\n  \n\n'
     ]
     if not apps:
         parts.append(
-            f"  <p>{gettext('You don\u2019t have permission to view or edit anything.')}</p>\n"
+            f"  <p>{_gettext('You don\u2019t have permission to view or edit anything.')}</p>\n"
         )
     for app in apps or ():
         label = app["app_label"]
@@ -407,9 +437,9 @@ def _write_sidebar(apps: Sequence[dict[str, Any]] | None, path: str) -> str:
             f'        <caption>\n          <a href="{_e(app["app_url"])}" class="section">'
             f"{_e(app['name'])}</a>\n        </caption>\n"
             '        <thead class="visually-hidden">\n          <tr>\n'
-            f'            <th scope="col">{gettext("Model name")}</th>\n'
-            f'            <th scope="col">{gettext("Add link")}</th>\n'
-            f'            <th scope="col">{gettext("Change or view list link")}</th>\n'
+            f'            <th scope="col">{_gettext("Model name")}</th>\n'
+            f'            <th scope="col">{_gettext("Add link")}</th>\n'
+            f'            <th scope="col">{_gettext("Change or view list link")}</th>\n'
             "          </tr>\n        </thead>\n        "
         )
         for model in app["models"]:
@@ -433,7 +463,7 @@ def _write_sidebar(apps: Sequence[dict[str, Any]] | None, path: str) -> str:
             if model.get("add_url"):
                 parts.append(
                     f'\n                <td><a href="{_e(model["add_url"])}" class="addlink" '
-                    f'aria-describedby="{_e(label)}-{name}">{gettext("Add")}</a></td>\n'
+                    f'aria-describedby="{_e(label)}-{name}">{_gettext("Add")}</a></td>\n'
                     "              "
                 )
             else:
@@ -472,7 +502,7 @@ def _object_tools(context: Context, cl: CaseChangeList) -> str:
         url = add_preserved_filters(
             {"preserved_filters": context.get("preserved_filters") or "", "opts": cl.opts}, url
         )
-        name = gettext("Add %(name)s") % {"name": _e(cl.opts.verbose_name)}
+        name = _gettext("Add %(name)s") % {"name": _e(cl.opts.verbose_name)}
         parts.append(
             f'  \n  <li>\n    \n    <a href="{_e(url)}" class="addlink">\n'
             f"      {name}\n    </a>\n  </li>\n  \n"
@@ -519,7 +549,7 @@ def _content(context: Context, cl: CaseChangeList, action_form: Any) -> str:
 def _filters(cl: CaseChangeList) -> str:
     parts = [
         '          <search id="changelist-filter" aria-labelledby="changelist-filter-header">\n'
-        f'            <h2 id="changelist-filter-header">{gettext("Filter")}</h2>\n            '
+        f'            <h2 id="changelist-filter-header">{_gettext("Filter")}</h2>\n            '
     ]
     if cl.is_facets_optional or cl.has_active_filters:
         parts.append('<div id="changelist-filter-extra-actions">\n              ')
@@ -528,19 +558,19 @@ def _filters(cl: CaseChangeList) -> str:
             if cl.add_facets:
                 parts.append(
                     f'<a href="{_e(cl.remove_facet_link)}" class="hidelink">'
-                    f"{gettext('Hide counts')}</a>"
+                    f"{_gettext('Hide counts')}</a>"
                 )
             else:
                 parts.append(
                     f'<a href="{_e(cl.add_facet_link)}" class="viewlink">'
-                    f"{gettext('Show counts')}</a>"
+                    f"{_gettext('Show counts')}</a>"
                 )
             parts.append("\n              </h3>")
         parts.append("\n              ")
         if cl.has_active_filters:
             parts.append(
                 f'<h3>\n                <a href="{_e(cl.clear_all_filters_qs)}">&#10006; '
-                f"{gettext('Clear all filters')}</a>\n              </h3>"
+                f"{_gettext('Clear all filters')}</a>\n              </h3>"
             )
         parts.append("\n            </div>")
     parts.append("\n            ")
@@ -558,7 +588,7 @@ def _filter(cl: CaseChangeList, spec: ListFilter) -> str:
             get_template(template).render({"title": spec.title, "choices": choices, "spec": spec})
         )
     title = _e(spec.title)
-    by = gettext(" By %(filter_title)s ") % {"filter_title": title}
+    by = _gettext(" By %(filter_title)s ") % {"filter_title": title}
     parts = [
         f'<details data-filter-title="{title}" open>\n'
         f"  <summary>\n    {by}\n  </summary>\n  <ul>\n  "
@@ -580,9 +610,9 @@ def _filter(cl: CaseChangeList, spec: ListFilter) -> str:
             '    <form method="get" class="cb-organization-filter">\n'
             f"      {kept}\n"
             '      <label for="cb-organization-filter" class="visually-hidden">'
-            f"{gettext('Organization')}</label>\n"
+            f"{_gettext('Organization')}</label>\n"
             f"      {_e(getattr(spec, 'widget', ''))}\n"
-            f'      <input type="submit" value="{gettext("Filter")}">\n'
+            f'      <input type="submit" value="{_gettext("Filter")}">\n'
             "    </form></li>\n"
         )
     parts.append("  </ul>\n</details>\n")
@@ -592,7 +622,7 @@ def _filter(cl: CaseChangeList, spec: ListFilter) -> str:
 def _search_form(cl: CaseChangeList) -> str:
     if not cl.search_fields:
         return "\n"
-    name = gettext("Search %(name)s") % {"name": _e(cl.opts.verbose_name_plural)}
+    name = _gettext("Search %(name)s") % {"name": _e(cl.opts.verbose_name_plural)}
     help_text = cl.search_help_text
     described = ' aria-describedby="searchbar_helptext"' if help_text else ""
     parts = [
@@ -605,7 +635,7 @@ def _search_form(cl: CaseChangeList) -> str:
         'alt="Search"></label>\n'
         f'<input type="text" size="40" name="{SEARCH_VAR}" value="{_e(cl.query)}" '
         f'id="searchbar"{described}>\n'
-        f'<input type="submit" value="{gettext("Search")}">\n'
+        f'<input type="submit" value="{_gettext("Search")}">\n'
     ]
     if cl.result_count != cl.full_result_count:
         count = ngettext("%(counter)s result", "%(counter)s results", cl.result_count) % {
@@ -615,11 +645,11 @@ def _search_form(cl: CaseChangeList) -> str:
         if cl.add_facets:
             query = IS_FACETS_VAR
         if cl.show_full_result_count:
-            total = gettext("%(full_result_count)s total") % {
+            total = _gettext("%(full_result_count)s total") % {
                 "full_result_count": cl.full_result_count
             }
         else:
-            total = gettext("Show all")
+            total = _gettext("Show all")
         parts.append(
             f'\n    <span class="small quiet">{count} (<a href="?{query}">{total}</a>)</span>\n'
         )
@@ -659,7 +689,7 @@ def _actions(context: Context, cl: CaseChangeList, action_form: Any, index: int)
         fields,
         "\n    \n    \n    "
         f'<button type="submit" class="button" name="index" value="{index}">'
-        f"{gettext('Run')}</button>\n    \n    \n    ",
+        f"{_gettext('Run')}</button>\n    \n    \n    ",
     ]
     if context.get("actions_selection_counter"):
         shown = len(cl.result_list)
@@ -669,7 +699,7 @@ def _actions(context: Context, cl: CaseChangeList, action_form: Any, index: int)
             f"{_e(context.get('selection_note'))}</span>\n        "
         )
         if cl.result_count != shown:
-            select_all = gettext("Select all %(total_count)s %(module_name)s") % {
+            select_all = _gettext("Select all %(total_count)s %(module_name)s") % {
                 "total_count": cl.result_count,
                 "module_name": _e(context.get("module_name")),
             }
@@ -680,7 +710,7 @@ def _actions(context: Context, cl: CaseChangeList, action_form: Any, index: int)
                 f'            <a role="button" href="#">{select_all}</a>\n'
                 "        </span>\n"
                 '        <span class="clear hidden"><a role="button" href="#">'
-                f"{gettext('Clear selection')}</a></span>\n        "
+                f"{_gettext('Clear selection')}</a></span>\n        "
             )
         parts.append("\n    ")
     parts.append("\n    \n  \n</div>\n")
@@ -691,8 +721,8 @@ def _results(cl: CaseChangeList) -> str:
     rows = cl.rows
     if not rows:
         return "\n"
-    remove = gettext("Remove from sorting")
-    toggle = gettext("Toggle sorting")
+    remove = _gettext("Remove from sorting")
+    toggle = _gettext("Toggle sorting")
     many = cl.num_sorted_fields > 1
     parts = ['\n<div class="results">\n<table id="result_list">\n<thead>\n<tr>\n']
     for header in cl.result_headers:
@@ -705,7 +735,7 @@ def _results(cl: CaseChangeList) -> str:
                 f'title="{remove}"></a>\n         '
             )
             if many:
-                label = gettext("Sorting priority: %(priority_number)s") % {
+                label = _gettext("Sorting priority: %(priority_number)s") % {
                     "priority_number": priority
                 }
                 parts.append(f'<span class="sortpriority" title="{label}">{priority}</span>')
@@ -728,7 +758,7 @@ def _results(cl: CaseChangeList) -> str:
 
 
 def _pagination(cl: CaseChangeList) -> str:
-    name = gettext("Pagination %(name)s") % {"name": _e(cl.opts.verbose_name_plural)}
+    name = _gettext("Pagination %(name)s") % {"name": _e(cl.opts.verbose_name_plural)}
     required = (not cl.show_all or not cl.can_show_all) and cl.multi_page
     parts = [
         '<nav class="paginator" aria-labelledby="pagination">\n'
@@ -737,16 +767,25 @@ def _pagination(cl: CaseChangeList) -> str:
     if required:
         parts.append("\n    <ul>\n    ")
         for i in cl.paginator.get_elided_page_range(cl.page_num):
-            parts.append(f"\n        <li>{paginator_number(cl, i)}</li>\n    ")
+            parts.append(f"\n        <li>{_paginator_number(cl, i)}</li>\n    ")
         parts.append("\n    </ul>\n    ")
     count = cl.result_count
     noun = cl.opts.verbose_name if count == 1 else cl.opts.verbose_name_plural
     parts.append(f"\n{count} {_e(noun)}\n")
     if cl.can_show_all and not cl.show_all and cl.multi_page:
         url = cl.get_query_string({ALL_VAR: ""})
-        parts.append(f'<a href="{_e(url)}" class="showall">{gettext("Show all")}</a>')
+        parts.append(f'<a href="{_e(url)}" class="showall">{_gettext("Show all")}</a>')
     parts.append("\n</nav>\n")
     return "".join(parts)
+
+
+def _paginator_number(cl: CaseChangeList, i: int | str) -> str:
+    """``paginator_number``: the link to page `i`, without format_html's steps."""
+    if i == cl.paginator.ELLIPSIS:
+        return f"{_e(i)} "
+    if i == cl.page_num:
+        return f'<a role="button" href="" aria-current="page">{_e(i)}</a> '
+    return f'<a role="button" href="{_e(cl.get_query_string({PAGE_VAR: i}))}">{_e(i)}</a> '
 
 
 _SVGS = (

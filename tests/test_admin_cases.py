@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
-from cases import admin_page, services
+from cases import admin_page, admin_queries, services
 from cases.admin import CaseAdmin
 from cases.models import Case, CaseEvent, CaseType, Comment, EventKind, Severity, Status
 from tests import factories
@@ -801,3 +801,145 @@ def test_case_list_query_strings_are_djangos(support_client: Client, customer: U
         )
     cl.filter_params["status"] = ["closed"]
     assert cl.get_query_string() == ChangeList.get_query_string(cl)
+
+
+def _seed_list(support: User, customer: User) -> None:
+    """Cases of every severity and two types, some assigned, some answered, one per other org."""
+    for index in range(9):
+        case = factories.file_case(
+            reporter=customer if index % 3 else None,
+            severity=1 + index % 4,
+            type=CaseType.QUESTION if index % 4 == 3 else CaseType.ISSUE,
+            subject=f"Case <{index}> & more",
+        )
+        if index % 2:
+            services.assign_case(case=case, by=support, assignee=support)
+        if index % 3 == 1:
+            services.add_comment(case=case, by=support, body="On it.")
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {},
+        {"p": "2"},
+        {"p": "3"},
+        {"waiting": "yes"},
+        {"waiting": "maybe"},
+        {"status__exact": "new", "severity__exact": "2"},
+        {"type__exact": "question", "channel__exact": "portal"},
+        {"assignee": "me"},
+        {"assignee": "none", "p": "2"},
+        {"assignee": "abc"},
+        {"organization__id__exact": "ORG"},
+        {"organization__id__exact": "x", "o": ""},
+    ],
+)
+def test_case_list_read_by_compiled_sql_is_the_orms(
+    support_client: Client,
+    support: User,
+    customer: User,
+    monkeypatch: pytest.MonkeyPatch,
+    query: dict[str, str],
+) -> None:
+    _seed_list(support, customer)
+    assert customer.organization_id is not None
+    query = {k: str(customer.organization_id) if v == "ORG" else v for k, v in query.items()}
+    monkeypatch.setattr(CaseAdmin, "list_per_page", 4)
+    url = reverse("admin:cases_case_changelist")
+    read: list[Any] = []
+    page = admin_queries.page
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        read.append(args)
+        return page(*args, **kwargs)
+
+    monkeypatch.setattr(admin_queries, "page", counted)
+    compiled = support_client.get(url, query)
+    assert len(read) == 1  # read by the compiled SQL
+    monkeypatch.setattr(CaseAdmin, "compiled_list", False)
+    by_orm = support_client.get(url, query)
+    assert len(read) == 1
+
+    ours, theirs = compiled.context["cl"], by_orm.context["cl"]
+    assert ours.result_list, query
+    assert [
+        (c.pk, c.organization, c.assignee, c.waiting_on_us, c.created_at) for c in ours.result_list
+    ] == [
+        (c.pk, c.organization, c.assignee, c.waiting_on_us, c.created_at)
+        for c in theirs.result_list
+    ]
+    assert (ours.result_count, ours.multi_page, ours.can_show_all) == (
+        theirs.result_count,
+        theirs.multi_page,
+        theirs.can_show_all,
+    )
+    assert ours.rows == theirs.rows
+    # The queryset the compiled read left unbuilt is the ORM's, once something reads it.
+    assert [c.pk for c in ours.queryset] == [c.pk for c in theirs.queryset]
+    assert compiled.content == by_orm.content.replace(
+        _token(by_orm.content), _token(compiled.content)
+    )
+
+
+def _token(content: bytes) -> bytes:
+    found = re.search(rb'name="csrfmiddlewaretoken" value="([^"]*)"', content)
+    assert found is not None
+    return found.group(1)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"q": "case"},
+        {"o": "2"},
+        {"waiting": "no"},
+        {"all": ""},
+        {"status__exact": "nonsense"},
+        {"subject__startswith": "Case"},
+        {"assignee": ["me", "none"]},
+    ],
+)
+def test_case_list_reads_by_the_orm_what_the_compiled_sql_does_not_know(
+    support_client: Client,
+    support: User,
+    customer: User,
+    monkeypatch: pytest.MonkeyPatch,
+    query: dict[str, Any],
+) -> None:
+    _seed_list(support, customer)
+    monkeypatch.setattr(
+        admin_queries, "page", lambda *args: pytest.fail("read by the compiled SQL")
+    )
+    response = support_client.get(reverse("admin:cases_case_changelist"), query)
+    assert response.status_code in (200, 302)
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_case_list_page_out_of_range_is_djangos_error_page(
+    support_client: Client,
+    support: User,
+    customer: User,
+    monkeypatch: pytest.MonkeyPatch,
+    compiled: bool,
+) -> None:
+    _seed_list(support, customer)
+    monkeypatch.setattr(CaseAdmin, "list_per_page", 4)
+    monkeypatch.setattr(CaseAdmin, "compiled_list", compiled)
+    response = support_client.get(reverse("admin:cases_case_changelist"), {"p": "7"})
+    assert response.status_code == 302
+    assert "e=1" in response["Location"]
+
+
+def test_page_strings_are_looked_up_in_each_pages_language() -> None:
+    from django.utils import translation
+
+    for language in ("fr", "de", "fr"):
+        with translation.override(language):
+            page = admin_page._PAGE_LANGUAGE.set((language,))
+            try:
+                assert admin_page._gettext("Filter") == translation.gettext("Filter")
+            finally:
+                admin_page._PAGE_LANGUAGE.reset(page)
+    with translation.override("fr"):
+        assert admin_page._gettext("Filter") == "Filtre"
