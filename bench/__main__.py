@@ -30,6 +30,12 @@ def parse(argv: list[str]) -> tuple[Options, argparse.Namespace]:
     parser.add_argument("--seed-only", action="store_true", help="seed, then stop")
     parser.add_argument("--seconds", type=float, default=3.0, help="per endpoint and user (3)")
     parser.add_argument("--warmup", type=float, default=0.5, help="unmeasured seconds first")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=5,
+        help="rounds the seconds of each endpoint are spread over, alternating endpoints (5)",
+    )
     parser.add_argument("--concurrency", type=int, default=4, help="concurrent clients (4)")
     parser.add_argument(
         "--memory-requests",
@@ -54,6 +60,7 @@ def parse(argv: list[str]) -> tuple[Options, argparse.Namespace]:
         database_url=url,
         seconds=args.seconds,
         warmup=args.warmup,
+        rounds=args.rounds,
         concurrency=args.concurrency,
         memory_requests=args.memory_requests,
         search=args.search,

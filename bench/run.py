@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from bench.client import Connection, Make, Request, Response, Workers, load
+from bench.client import Connection, Make, Request, Response, Sample, Workers, load
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
@@ -104,6 +104,7 @@ class Options:
     database_url: str
     seconds: float = 3.0
     warmup: float = 0.5
+    rounds: int = 5
     concurrency: int = 4
     memory_requests: int = 20000
     search: str = "timeout"
@@ -332,8 +333,17 @@ def percentile(values: list[float], share: float) -> float:
 async def measure_all(
     options: Options, port: int, people: dict[str, Identity], workers: Workers, cookie: str
 ) -> list[dict[str, Any]]:
+    """
+    Measure every endpoint for every kind of user, in `options.rounds` rounds.
+
+    Each round gives each endpoint its share of `options.seconds`, every other
+    round in the reverse order. A machine whose speed drifts during the run
+    (other load, a neighbour on the same host) then slows every endpoint and
+    the floor alike, and the ratios to the floor hold.
+    """
     rows: list[dict[str, Any]] = []
     deep = {role: await deep_cursor(port, who, options.deep_pages) for role, who in people.items()}
+    measured: list[tuple[dict[str, Any], Make, Callable[[int], bool], Sample]] = []
     for endpoint in ENDPOINTS:
         if options.only and endpoint.name not in options.only:
             continue
@@ -381,34 +391,45 @@ async def measure_all(
                 row["probe"] = probe.body[:300].decode("utf-8", "replace")
                 print(f"  {endpoint.name} ({role}): answers {probe.status}", flush=True)
                 continue
+            measured.append((row, make, ok, Sample()))
+    rounds = max(1, options.rounds)
+    for number in range(rounds):
+        for _row, make, accepts, total in measured if number % 2 == 0 else measured[::-1]:
             await load(
-                HOST, port, make, seconds=options.warmup, concurrency=options.concurrency,
-                ok=ok, workers=workers,
+                HOST, port, make, seconds=options.warmup / rounds,
+                concurrency=options.concurrency, ok=accepts, workers=workers,
             )  # fmt: skip
             sample = await load(
-                HOST, port, make, seconds=options.seconds, concurrency=options.concurrency,
-                ok=ok, workers=workers,
+                HOST, port, make, seconds=options.seconds / rounds,
+                concurrency=options.concurrency, ok=accepts, workers=workers,
             )  # fmt: skip
-            good = sum(n for status, n in sample.statuses.items() if ok(status))
-            failed = sum(sample.statuses.values()) - good
-            row.update(
-                requests=sum(sample.statuses.values()),
-                failed=failed,
-                statuses={str(k): v for k, v in sorted(sample.statuses.items())},
-                rps=round(good / sample.seconds, 1),
-                p50_ms=round(percentile(sample.latencies, 0.5) * 1000, 2),
-                p99_ms=round(percentile(sample.latencies, 0.99) * 1000, 2),
-                queries_min=min(sample.queries, default=None),
-                queries_median=statistics.median(sample.queries) if sample.queries else None,
-                queries_max=max(sample.queries, default=None),
-            )
-            if sample.failures:
-                row["failures"] = sample.failures[:5]
-            print(
-                f"  {endpoint.name} ({role}): {row['rps']} req/s, p50 {row['p50_ms']} ms, "
-                f"p99 {row['p99_ms']} ms, {row['queries_median']} queries, {failed} failed",
-                flush=True,
-            )
+            total.seconds += sample.seconds
+            total.latencies += sample.latencies
+            total.statuses.update(sample.statuses)
+            total.queries += sample.queries
+            total.failures += sample.failures[: 5 - len(total.failures)]
+        print(f"  round {number + 1} of {rounds} measured", flush=True)
+    for row, _make, accepts, sample in measured:
+        good = sum(n for status, n in sample.statuses.items() if accepts(status))
+        failed = sum(sample.statuses.values()) - good
+        row.update(
+            requests=sum(sample.statuses.values()),
+            failed=failed,
+            statuses={str(k): v for k, v in sorted(sample.statuses.items())},
+            rps=round(good / sample.seconds, 1),
+            p50_ms=round(percentile(sample.latencies, 0.5) * 1000, 2),
+            p99_ms=round(percentile(sample.latencies, 0.99) * 1000, 2),
+            queries_min=min(sample.queries, default=None),
+            queries_median=statistics.median(sample.queries) if sample.queries else None,
+            queries_max=max(sample.queries, default=None),
+        )
+        if sample.failures:
+            row["failures"] = sample.failures
+        print(
+            f"  {row['endpoint']} ({row['role']}): {row['rps']} req/s, p50 {row['p50_ms']} ms, "
+            f"p99 {row['p99_ms']} ms, {row['queries_median']} queries, {failed} failed",
+            flush=True,
+        )
     floors = {
         (row["endpoint"].removeprefix("floor "), row["role"]): row["rps"]
         for row in rows
@@ -494,6 +515,7 @@ def run(options: Options, seed_info: dict[str, Any]) -> dict[str, Any]:
             "CONN_MAX_AGE=600",
             "seconds_per_endpoint": options.seconds,
             "warmup_seconds": options.warmup,
+            "rounds": options.rounds,
             "concurrency": options.concurrency,
             "search": options.search,
             "status_filter": options.status,
