@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import models
+from django.db.models.functions import Upper
 from django.utils import timezone
 
 
@@ -91,7 +92,10 @@ class User(AbstractBaseUser, PermissionsMixin):
                 fields=["name", "email"],
                 name="user_staff_by_name",
                 condition=models.Q(is_staff=True, is_active=True),
-            )
+            ),
+            # A person found by email in any case (support filing for a customer,
+            # an email reply): email__iexact compares the upper-cased address.
+            models.Index(Upper("email"), name="user_email_upper"),
         ]
 
     def __str__(self) -> str:
