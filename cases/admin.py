@@ -75,9 +75,10 @@ class AssigneeFilter(admin.SimpleListFilter):
             return queryset.filter(assignee_id=request.user.pk)
         if value == "none":
             return queryset.filter(assignee__isnull=True)
-        if value and value.isdigit():
-            return queryset.filter(assignee_id=int(value))
-        return None
+        pk = admin_queries.filter_id(value)
+        if pk is None:
+            return None
+        return queryset.filter(assignee_id=pk) if pk <= admin_queries.MAX_ID else queryset.none()
 
 
 @functools.lru_cache(maxsize=64)
@@ -112,11 +113,12 @@ class OrganizationFilter(admin.SimpleListFilter):
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
         value = self.value()
-        if not value or not value.isdigit():
+        chosen = admin_queries.filter_id(value)
+        if chosen is None or chosen > admin_queries.MAX_ID:
             return []
         return [
             (str(pk), name)
-            for pk, name in Organization.objects.filter(pk=int(value)).values_list("pk", "name")
+            for pk, name in Organization.objects.filter(pk=chosen).values_list("pk", "name")
         ]
 
     def has_output(self) -> bool:
@@ -124,9 +126,12 @@ class OrganizationFilter(admin.SimpleListFilter):
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Case]) -> QuerySet[Case] | None:
         value = self.value()
-        if value and value.isdigit():
-            return queryset.filter(organization_id=int(value))
-        return None
+        pk = admin_queries.filter_id(value)
+        if pk is None:
+            return None
+        if pk > admin_queries.MAX_ID:
+            return queryset.none()
+        return queryset.filter(organization_id=pk)
 
     def choices(self, changelist: Any) -> Iterator[Any]:
         # The other filters, the search and the ordering, kept when an organization is chosen.

@@ -217,6 +217,17 @@ class CompiledPlan:
 class CaseChangeList(ChangeList):
     """The case list: reads only the columns it shows and writes its rows in one pass."""
 
+    def get_filters_params(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        lookup_params: dict[str, Any] = super().get_filters_params(params)
+        # A number beyond any id the database can hold (SQLite refuses to take
+        # it at all) is a lookup no list can answer: the admin's "?e=1" page.
+        for values in lookup_params.values():
+            for value in values if isinstance(values, list) else [values]:
+                pk = admin_queries.filter_id(value) if isinstance(value, str) else None
+                if pk is not None and pk > admin_queries.MAX_ID:
+                    raise IncorrectLookupParameters(f"No row has the id {value}.")
+        return lookup_params
+
     def get_query_string(
         self, new_params: dict[str, Any] | None = None, remove: Iterable[str] | None = None
     ) -> str:

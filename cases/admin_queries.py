@@ -37,6 +37,23 @@ CHOICE_FILTERS: dict[str, tuple[str, dict[str, Any]]] = {
 KNOWN_PARAMETERS = {*CHOICE_FILTERS, "assignee", "organization__id__exact", "waiting", ORDER_VAR}
 
 
+# The largest id a row can have: a 64-bit signed integer (BigAutoField).
+MAX_ID = 2**63 - 1
+
+
+def filter_id(value: str | None) -> int | None:
+    """
+    Return the id a filter's parameter names, or None if it names no id.
+
+    Only ASCII digits name an id (``str.isdigit`` also takes "²", which int()
+    refuses); an id beyond any row's is returned as it is, for the filter to
+    find nothing.
+    """
+    if value and value.isascii() and value.isdigit():
+        return int(value)
+    return None
+
+
 def db() -> str:
     """Return the database the list's cases (and their organizations and users) are read from."""
     return router.db_for_read(Case) or "default"
@@ -128,12 +145,12 @@ def conditions(
                 params.append(user.pk)
             elif value == "none":
                 where.append(f"{column('assignee')} IS NULL")
-            elif value and value.isdigit():
+            elif (pk := filter_id(value)) is not None:
                 where.append(f"{column('assignee')} = %s")
-                params.append(int(value))
-        elif value.isdigit():  # organization__id__exact: OrganizationFilter.queryset()
+                params.append(pk)
+        elif (pk := filter_id(value)) is not None:  # OrganizationFilter.queryset()
             where.append(f"{column('organization')} = %s")
-            params.append(int(value))
+            params.append(pk)
     return where, params
 
 
