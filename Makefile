@@ -15,7 +15,7 @@ setup: $(VENV)/.installed
 
 demo: setup
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py demo_setup
+	$(PY) manage.py demo_setup --address $(HOST)
 
 # The task worker (emails, webhooks) runs beside the server and stops with it.
 run: demo

@@ -3,7 +3,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 
 from accounts.models import Organization, User
 
@@ -14,6 +14,11 @@ ADMIN_EMAIL = "admin@casebook.example.com"
 
 class Command(BaseCommand):
     help = "Load the demo corpus (once) and give the demo accounts a known password."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--address", default="127.0.0.1:8000", help="where the server will listen"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         call_command("import_cases", str(DEMO_CORPUS), stdout=self.stdout, stderr=self.stderr)
@@ -37,7 +42,8 @@ class Command(BaseCommand):
             user.save(update_fields=["password"])
 
         width = max(len(user.email) for _, user in demo)
-        self.stdout.write("\nCasebook is ready at http://127.0.0.1:8000/ (staff: /admin/)")
+        address = options["address"]
+        self.stdout.write(f"\nCasebook is ready at http://{address}/ (staff: /admin/)")
         self.stdout.write(f"Demo sign-ins, all with the password {DEMO_PASSWORD!r}:")
         for role, user in demo:
             self.stdout.write(f"  {user.email:<{width}}  {role}")
