@@ -59,6 +59,13 @@ class SessionStore(DatabaseSessionStore):
         self._user = user
         return session
 
+    def _not_found(self, error: Exception) -> None:
+        """What Django's store does when the session is not found (or is suspicious)."""
+        if isinstance(error, SuspiciousOperation):
+            logger = logging.getLogger(f"django.security.{error.__class__.__name__}")
+            logger.warning(str(error))
+        self._session_key = None
+
     # Django's _get_session_from_db and _aget_session_from_db, with the user.
     def _get_session_from_db(self) -> Session | None:
         try:
@@ -66,10 +73,7 @@ class SessionStore(DatabaseSessionStore):
                 self._sessions().get(session_key=self.session_key, expire_date__gt=timezone.now())
             )
         except (self.model.DoesNotExist, SuspiciousOperation) as e:
-            if isinstance(e, SuspiciousOperation):
-                logger = logging.getLogger(f"django.security.{e.__class__.__name__}")
-                logger.warning(str(e))
-            self._session_key = None
+            self._not_found(e)
             return None
 
     async def _aget_session_from_db(self) -> Session | None:
@@ -80,10 +84,7 @@ class SessionStore(DatabaseSessionStore):
                 )
             )
         except (self.model.DoesNotExist, SuspiciousOperation) as e:
-            if isinstance(e, SuspiciousOperation):
-                logger = logging.getLogger(f"django.security.{e.__class__.__name__}")
-                logger.warning(str(e))
-            self._session_key = None
+            self._not_found(e)
             return None
 
     def read_user(self) -> User | None:

@@ -17,7 +17,7 @@ from typing import Any
 from weakref import ref as weak_ref
 
 from django.core.exceptions import EmptyResultSet, FullResultSet
-from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, transaction
 from django.db.models import Field, Model, QuerySet
 from django.db.models.query import MAX_GET_RESULTS, ModelIterable, get_related_populators
 from django.db.models.signals import post_save, pre_save
@@ -68,6 +68,19 @@ def _insert_statement(
     return statement
 
 
+def _values(
+    obj: Model, fields: Sequence[Field[Any, Any]], adding: bool, connection: Any
+) -> list[Any] | None:
+    """Return the values of `fields` as ``Model.save`` sends them; None if one is an expression."""
+    params = []
+    for field in fields:
+        value = field.pre_save(obj, adding)
+        if hasattr(value, "resolve_expression"):
+            return None
+        params.append(field.get_db_prep_save(value, connection=connection))
+    return params
+
+
 def insert(obj: Model, using: str = DEFAULT_DB_ALIAS) -> None:
     """Save the new `obj` with one INSERT, as ``obj.save(force_insert=True)`` would."""
     model = type(obj)
@@ -84,13 +97,10 @@ def insert(obj: Model, using: str = DEFAULT_DB_ALIAS) -> None:
     obj._prepare_related_fields_for_save(operation_name="save")  # type: ignore[attr-defined]
     sql, fields = statement
     connection = connections[using]
-    params = []
-    for field in fields:
-        value = field.pre_save(obj, True)
-        if hasattr(value, "resolve_expression"):
-            obj.save(force_insert=True, using=using)
-            return
-        params.append(field.get_db_prep_save(value, connection=connection))
+    params = _values(obj, fields, True, connection)
+    if params is None:
+        obj.save(force_insert=True, using=using)
+        return
     with transaction.mark_for_rollback_on_error(using), connection.cursor() as cursor:
         cursor.execute(sql, params)
         if not pk_set:
@@ -138,19 +148,14 @@ def update(obj: Model, fields: Sequence[str], using: str = DEFAULT_DB_ALIAS) -> 
             sender=model, instance=obj, raw=False, using=using, update_fields=frozenset(names)
         )
     connection = connections[using]
-    params = []
-    for field in concrete_fields:
-        value = field.pre_save(obj, False)
-        if hasattr(value, "resolve_expression"):
-            obj.save(update_fields=names, using=using)
-            return
-        params.append(field.get_db_prep_save(value, connection=connection))
+    params = _values(obj, concrete_fields, False, connection)
+    if params is None:
+        obj.save(update_fields=names, using=using)
+        return
     params.append(meta.pk.get_db_prep_value(obj.pk, connection))
     with transaction.mark_for_rollback_on_error(using), connection.cursor() as cursor:
         cursor.execute(sql, params)
         if cursor.rowcount == 0:
-            from django.db import DatabaseError
-
             raise DatabaseError("Save with update_fields did not affect any rows.")
     obj._state.db = using
     if post_save.has_listeners(model):
