@@ -81,18 +81,18 @@ def _label(cases: int) -> str:
 
 def ensure_database(url: str) -> None:
     """Create the database of `url` if the server does not have it yet."""
-    import psycopg2
+    import psycopg
 
     parts = urlsplit(url)
     name = parts.path.lstrip("/")
-    admin = psycopg2.connect(
+    admin = psycopg.connect(
         host=parts.hostname,
         port=parts.port or 5432,
         user=parts.username,
         password=parts.password,
         dbname="postgres",
+        autocommit=True,
     )
-    admin.autocommit = True
     try:
         with admin.cursor() as cursor:
             cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])

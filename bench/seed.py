@@ -16,7 +16,6 @@ import bisect
 import calendar
 import dataclasses
 import datetime
-import io
 import json
 import os
 import queue
@@ -399,7 +398,8 @@ class _Writer:
                 cursor.execute("SET session_replication_role = replica")
                 cursor.execute("SET synchronous_commit = off")
                 while (text := pending.get()) is not None:
-                    cursor.copy_expert(f"COPY {table} ({columns}) FROM STDIN", io.StringIO(text))
+                    with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                        copy.write(text)
         except BaseException as error:  # reported by close()
             self.error = error
             while pending.get() is not None:

@@ -14,7 +14,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import psycopg2
+import psycopg
 import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -123,7 +123,7 @@ def test_pg_dump_and_media_copy_restore_every_case_comment_and_attachment(
             ]
         )
         with (
-            psycopg2.connect(
+            psycopg.connect(
                 host=server[1], port=server[3], user=server[5], dbname=target
             ) as restored,
             restored.cursor() as cursor,

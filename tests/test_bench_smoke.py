@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-import psycopg2
+import psycopg
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,10 +27,13 @@ def bench_database_url() -> Iterator[str]:
     name = f"{parts.path.lstrip('/') or 'postgres'}_bench_smoke"
     url = urlunsplit(parts._replace(path=f"/{name}"))
     yield url
-    admin = psycopg2.connect(
-        host=parts.hostname, port=parts.port or 5432, user=parts.username, dbname="postgres"
+    admin = psycopg.connect(
+        host=parts.hostname,
+        port=parts.port or 5432,
+        user=parts.username,
+        dbname="postgres",
+        autocommit=True,
     )
-    admin.autocommit = True
     with admin.cursor() as cursor:
         cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     admin.close()

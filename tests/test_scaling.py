@@ -124,3 +124,45 @@ def test_attachments_go_through_the_configured_storage(settings: Any) -> None:
     name = default_storage.save("attachments/x", ContentFile(b"bytes"))
     assert type(storages["default"]).__name__ == "InMemoryStorage"
     assert default_storage.open(name).read() == b"bytes"
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_postgresql_prepares_a_statement_its_connection_runs_again() -> None:
+    from django.db import connection
+
+    def prepared() -> list[str]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT statement FROM pg_prepared_statements")
+            return [statement for (statement,) in cursor.fetchall()]
+
+    organization = Organization.objects.create(name="Prepared", slug="prepared")
+    for _ in range(3):
+        Case.objects.filter(organization=organization).count()
+    assert any('"cases_case"."organization_id" = $1' in sql for sql in prepared())
+
+
+def test_prepared_statements_can_be_turned_off_for_a_connection_pooler() -> None:
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import django; django.setup(); from django.conf import settings; "
+        "options = settings.DATABASES['default']['OPTIONS']; "
+        "print(options.get('server_side_binding'), options.get('prepare_threshold'))"
+    )
+    base = {**os.environ, "DATABASE_URL": "postgres://casebook@db.internal:5432/casebook"}
+    base.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+    answers = []
+    for value in ("on", "off"):
+        result = subprocess.run(
+            [sys.executable, "-c", code],
+            env={**base, "CASEBOOK_PREPARED_STATEMENTS": value},
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=settings.BASE_DIR,
+        )
+        answers.append(result.stdout.strip())
+    assert answers == ["True 2", "None None"]
