@@ -2,12 +2,13 @@
 Side effects of case events: emails and webhooks.
 
 The services call these inside the transaction of the change, right after
-writing the event. They write the emails and webhook deliveries to send and
-enqueue the tasks that send them. With the database task backend the queue is
-a table in the same database, so the tasks are committed, or rolled back,
-together with the change: nothing is sent for a change that did not happen,
-and nothing is lost for one that did. Other backends (Redis, immediate) cannot
-join our transaction; for them the enqueue waits for the commit.
+writing the event. With the database task backend the queue is a table in the
+same database: the change enqueues one task, committed or rolled back with it,
+and the worker writes the emails and webhook deliveries and sends them. Nothing
+is sent for a change that did not happen, and nothing is lost for one that did.
+Other backends (Redis, immediate) cannot join our transaction; for them the
+emails and deliveries are written with the change and only the enqueue of
+their sending waits for the commit.
 """
 
 import contextlib

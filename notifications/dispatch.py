@@ -45,6 +45,30 @@ def enqueue(task: Task, *args: Any) -> None:
 
 
 def queue_for_event(event: CaseEvent) -> None:
+    """
+    Make sure the emails and webhooks of `event` go out, once its change commits.
+
+    With the queue in our database, the change writes one task row, and the
+    worker decides who hears of the event (plan_event): a comment or a
+    reclassification then reads no recipients or subscriptions and writes no
+    email rows before it answers. The task commits, or rolls back, with the
+    change, so nothing is lost and nothing goes out for a change that did not
+    happen. Another queue cannot join our transaction: the emails and
+    deliveries are then written with the change, and only their sending waits
+    for the commit, so that a lost enqueue can be redelivered.
+    """
+    from notifications import tasks
+
+    if email_kind(event) is None and event.kind not in _WEBHOOK_KINDS:
+        return
+    if isinstance(tasks.plan_notifications.get_backend(), DatabaseBackend):
+        tasks.plan_notifications.enqueue(event.pk)
+    else:
+        plan_event(event)
+
+
+def plan_event(event: CaseEvent) -> None:
+    """Write the emails and webhook deliveries of `event` and enqueue the tasks that send them."""
     from notifications import tasks
 
     for email in plan_emails(event):

@@ -1,15 +1,41 @@
-"""The background tasks: one email, one webhook attempt."""
+"""The background tasks: who hears of an event, one email, one webhook attempt."""
 
 import logging
 
+from django.db import transaction
 from django.tasks import task
 from django.utils import timezone
 
+from cases.models import CaseEvent
 from notifications.emails import build_message
-from notifications.models import NotificationPreference, OutboundEmail
+from notifications.models import NotificationPreference, OutboundEmail, WebhookDelivery
 from notifications.webhooks import attempt_delivery
 
 logger = logging.getLogger(__name__)
+
+
+@task
+def plan_notifications(event_id: int) -> str:
+    """Write the emails and webhook deliveries of case event `event_id` and queue their sending."""
+    from notifications.dispatch import plan_event
+
+    with transaction.atomic():
+        event = (
+            CaseEvent.objects.select_related("case__assignee", "actor", "comment")
+            .filter(pk=event_id)
+            .first()
+        )
+        if event is None:
+            return "no such event"
+        # A task run again (a worker stopped before recording that it finished)
+        # must not plan the event twice.
+        if (
+            OutboundEmail.objects.filter(event=event).exists()
+            or WebhookDelivery.objects.filter(case_event=event).exists()
+        ):
+            return "planned already"
+        plan_event(event)
+    return "planned"
 
 
 @task

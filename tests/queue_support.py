@@ -9,8 +9,21 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.contrib.auth.models import Group, Permission
+from django_tasks_db.models import DBTaskResult
 
 from accounts.roles import ROLE_PERMISSIONS
+
+PLAN_TASK = "notifications.tasks.plan_notifications"
+
+
+def plan_queued() -> None:
+    """Do what the worker does with the queued planning tasks: write the emails and deliveries."""
+    from notifications.tasks import plan_notifications
+
+    for args_kwargs in DBTaskResult.objects.filter(task_path=PLAN_TASK).values_list(
+        "args_kwargs", flat=True
+    ):
+        plan_notifications.call(*args_kwargs["args"])
 
 
 def ensure_roles() -> None:

@@ -585,20 +585,19 @@ def test_the_list_and_the_case_page_show_a_case_as_the_serializer_declares(
 # Each write, with the database queue (as in production) and no webhook
 # subscription. The test's transaction turns the view's into a savepoint: its
 # BEGIN and COMMIT show here as SAVEPOINT and RELEASE, two of each count.
+# Who hears of the change is the worker's question (notifications.dispatch):
+# the write itself only queues the task that asks it.
 #
 # File (customer): the token with its user, their organization and their
-# permissions; the case, its event, the reporter read with whether they turned
-# the email off, the email, its task, the webhook subscriptions. Staff filing
-# for a customer also read the reporter (with organization) by email.
-CREATE_QUERIES = {"customer": 9, "support": 10}
+# permissions; the case, its event, the task. Staff filing for a customer also
+# read the reporter (with organization) by email.
+CREATE_QUERIES = {"customer": 6, "support": 7}
 # Comment: the token (with user and permissions), the case (locked, with its
-# assignee), the comment, its event, the recipients with their preferences,
-# the email, its task, the webhook subscriptions, the case's counters and times.
-COMMENT_QUERIES = {"customer": 11, "support": 11}
+# assignee), the comment, its event, the task, the case's counters and times.
+COMMENT_QUERIES = {"customer": 8, "support": 8}
 # Reclassify: the token (with user and permissions), the case (locked, with
-# everything the answer embeds), the event, the recipients, the email, its
-# task, the webhook subscriptions, the case's new type.
-RECLASSIFY_QUERIES = 10
+# everything the answer embeds), the event, the task, the case's new type.
+RECLASSIFY_QUERIES = 7
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from cases.models import Case
 from notifications.dispatch import follow_case
 from notifications.models import OutboundEmail, WebhookDelivery, WebhookSubscription
 from tests import factories
-from tests.queue_support import ensure_roles
+from tests.queue_support import PLAN_TASK, ensure_roles, plan_queued
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -72,9 +72,37 @@ def test_a_committed_change_enqueues_exactly_its_emails_and_webhooks(
     DBTaskResult.objects.all().delete()
 
     services.add_comment(case=case, by=support, body="An answer.")
+    # The change queues one task; the worker decides who hears of it.
+    assert queued() == Counter({PLAN_TASK: 1})
+    assert not WebhookDelivery.objects.exists()
 
-    assert queued() == Counter({EMAIL_TASK: 2, WEBHOOK_TASK: 2})
+    plan_queued()
+    assert queued() == Counter({PLAN_TASK: 1, EMAIL_TASK: 2, WEBHOOK_TASK: 2})
     assert WebhookDelivery.objects.count() == 2
+    assert OutboundEmail.objects.filter(kind="support_reply").count() == 2
+
+
+def test_a_planning_task_run_twice_plans_the_event_once(
+    case: Case, customer: User, support: User
+) -> None:
+    subscribe("case.commented")
+    DBTaskResult.objects.all().delete()
+    services.add_comment(case=case, by=support, body="An answer.")
+
+    plan_queued()
+    plan_queued()  # a worker stopped before it recorded that the task finished
+
+    assert queued() == Counter({PLAN_TASK: 1, EMAIL_TASK: 1, WEBHOOK_TASK: 1})
+    assert OutboundEmail.objects.filter(kind="support_reply").count() == 1
+    assert WebhookDelivery.objects.count() == 1
+
+
+def test_an_event_nobody_hears_of_queues_nothing(case: Case, support: User) -> None:
+    DBTaskResult.objects.all().delete()
+
+    services.assign_case(case=case, by=support, assignee=support)
+
+    assert queued() == Counter()
 
 
 def test_an_internal_note_queues_no_email_and_no_customer_side_webhook(
@@ -85,7 +113,8 @@ def test_an_internal_note_queues_no_email_and_no_customer_side_webhook(
     DBTaskResult.objects.all().delete()
 
     services.add_comment(case=case, by=support, body="Looks like the old agent.", public=False)
+    plan_queued()
 
-    assert queued() == Counter({WEBHOOK_TASK: 1})
+    assert queued() == Counter({PLAN_TASK: 1, WEBHOOK_TASK: 1})
     [delivery] = WebhookDelivery.objects.all()
     assert delivery.subscription == staff_side

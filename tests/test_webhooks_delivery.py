@@ -19,7 +19,7 @@ from notifications.models import WebhookAttempt, WebhookDelivery, WebhookSubscri
 from notifications.tasks import deliver_webhook
 from notifications.webhooks import case_payload, retry_delay
 from tests import factories
-from tests.queue_support import verify_signature, webhook_receiver
+from tests.queue_support import plan_queued, verify_signature, webhook_receiver
 
 WEBHOOK_TASK = "notifications.tasks.deliver_webhook"
 
@@ -144,8 +144,9 @@ def test_a_retry_waits_in_the_queue_and_none_is_scheduled_past_a_day(
     with webhook_receiver(answers=[503, 503]) as receiver:
         subscribe(receiver.url, "case.commented")
         services.add_comment(case=case, by=support, body="Hello.")
+        # What the worker does with the queued tasks.
+        plan_queued()
         delivery = WebhookDelivery.objects.get()
-        # What the worker does with the queued task.
         deliver_webhook.call(delivery.pk)
 
         delivery.refresh_from_db()
