@@ -492,13 +492,16 @@ def run(options: Options, seed_info: dict[str, Any]) -> dict[str, Any]:
     """Start the server, measure every endpoint and the workers' memory; return the results."""
     from django.conf import settings
 
+    from bench.restore import writes_undone
+
     people = identities()
+    written = [pk for who in people.values() for pool in who.pools.values() for pk in pool]
     cookie = settings.SESSION_COOKIE_NAME
     port = free_port()
     low = max(1, options.memory_requests // 10)
     workers = Workers(checkpoints=(low, options.memory_requests))
     started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    with server(options, port, settings.SECRET_KEY) as process:
+    with writes_undone(written), server(options, port, settings.SECRET_KEY) as process:
         print(f"gunicorn on {HOST}:{port}, {options.workers} workers", flush=True)
         rows = asyncio.run(measure_all(options, port, people, workers, cookie))
         mem = (
