@@ -11,6 +11,7 @@ that user to django.contrib.auth.get_user, which checks it as always.
 ``SESSION_ENGINE = "accounts.sessions"``.
 """
 
+import functools
 import logging
 from typing import Any
 
@@ -22,6 +23,7 @@ from django.utils import timezone
 
 from accounts.backends import PERMISSION_CODES, with_permissions
 from accounts.models import Session, User
+from portal import rows
 
 
 def user_id_of(data: dict[str, Any]) -> int | None:
@@ -35,6 +37,18 @@ def user_id_of(data: dict[str, Any]) -> int | None:
         return None
 
 
+@functools.cache
+def _sessions() -> QuerySet[Session]:
+    """
+    Sessions with their user and the user's permissions.
+
+    Read in one query, compiled once (portal.rows); the queryset is built once
+    too, and only filtered per request.
+    """
+    sessions = Session.objects.select_related("user")
+    return with_permissions(sessions, f'"{Session._meta.db_table}"."user_id"')
+
+
 class SessionStore(DatabaseSessionStore):
     """Django's database session store, reading the session's user with it."""
 
@@ -46,10 +60,6 @@ class SessionStore(DatabaseSessionStore):
     @classmethod
     def get_model_class(cls) -> type[Session]:
         return Session
-
-    def _sessions(self) -> QuerySet[Session]:
-        sessions = Session.objects.select_related("user")
-        return with_permissions(sessions, f'"{Session._meta.db_table}"."user_id"')
 
     def _found(self, session: Session) -> Session:
         """Keep the user read with `session`, with their permissions."""
@@ -69,9 +79,10 @@ class SessionStore(DatabaseSessionStore):
     # Django's _get_session_from_db and _aget_session_from_db, with the user.
     def _get_session_from_db(self) -> Session | None:
         try:
-            return self._found(
-                self._sessions().get(session_key=self.session_key, expire_date__gt=timezone.now())
+            sessions = _sessions().filter(
+                session_key=self.session_key, expire_date__gt=timezone.now()
             )
+            return self._found(rows.get(sessions))
         except (self.model.DoesNotExist, SuspiciousOperation) as e:
             self._not_found(e)
             return None
@@ -79,9 +90,7 @@ class SessionStore(DatabaseSessionStore):
     async def _aget_session_from_db(self) -> Session | None:
         try:
             return self._found(
-                await self._sessions().aget(
-                    session_key=self.session_key, expire_date__gt=timezone.now()
-                )
+                await _sessions().aget(session_key=self.session_key, expire_date__gt=timezone.now())
             )
         except (self.model.DoesNotExist, SuspiciousOperation) as e:
             self._not_found(e)

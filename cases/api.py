@@ -28,7 +28,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import IdempotencyKey, User
-from cases import rows, services
+from cases import services
 from cases.filters import CaseFilter, CaseFilterBackend
 from cases.models import (
     Attachment,
@@ -59,6 +59,7 @@ from cases.serializers import (
     TransitionSerializer,
     case_representation,
 )
+from portal import rows
 from portal.api import (
     ETAG,
     IDEMPOTENCY_KEY,

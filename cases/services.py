@@ -25,7 +25,7 @@ from django.utils.text import slugify
 from django_fsm import can_proceed
 
 from accounts.models import User
-from cases import notifications, rows, uploads
+from cases import notifications, uploads
 from cases.exceptions import ReleaseAlreadyPublished, StaleCase, TransitionNotAllowed
 from cases.models import (
     Attachment,
@@ -41,6 +41,7 @@ from cases.models import (
     Severity,
     Status,
 )
+from portal import rows
 
 # The status transitions a person runs by name (the others are automatic).
 STATUS_TRANSITIONS = (

@@ -2,7 +2,7 @@
 The database task backend of Casebook: django_tasks_db's, writing its row cheaper.
 
 Nearly every change of a case enqueues a task in the change's transaction;
-the row is written with a statement compiled once (see cases.rows), and the
+the row is written with a statement compiled once (see portal.rows), and the
 result of the enqueue is built once instead of twice.
 """
 
@@ -14,7 +14,7 @@ from django.tasks.signals import task_enqueued
 from django.utils.json import normalize_json
 from django_tasks_db.models import DBTaskResult
 
-from cases import rows
+from portal import rows
 
 
 class DatabaseBackend(django_tasks_db.DatabaseBackend):

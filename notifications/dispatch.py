@@ -19,7 +19,6 @@ from django.tasks import Task
 from django_tasks_db import DatabaseBackend
 
 from accounts.models import User
-from cases import rows
 from cases.models import Case, CaseEvent, EventKind, Release, Status
 from notifications.models import (
     CaseFollower,
@@ -30,6 +29,7 @@ from notifications.models import (
     WebhookEventKind,
     WebhookSubscription,
 )
+from portal import rows
 
 # Namespace of the webhook event ids: one event has the same id for every
 # subscription and every redelivery, so receivers can drop duplicates.

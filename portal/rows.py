@@ -7,9 +7,10 @@ each of those statements anew, which costs more CPU than sending it; yet the
 statement of a model and its columns is the same every time. `insert` and
 `update` keep it per database and only prepare the values of each row, as
 ``Model.save`` does, signals included; `get` keeps a query's SQL per shape of
-its filters and only compiles the filters. Anything out of the ordinary (an
-expression as a value, a database default, inheritance, annotations) goes
-through the ORM itself.
+its filters (and of its annotations written in SQL, such as the permissions
+read with a session's or a token's user) and only compiles the filters.
+Anything out of the ordinary (an expression as a value, a database default,
+inheritance, an annotation the ORM writes) goes through the ORM itself.
 """
 
 from collections.abc import Sequence
@@ -19,6 +20,7 @@ from weakref import ref as weak_ref
 from django.core.exceptions import EmptyResultSet, FullResultSet
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, transaction
 from django.db.models import Field, Model, QuerySet
+from django.db.models.expressions import RawSQL
 from django.db.models.query import MAX_GET_RESULTS, ModelIterable, get_related_populators
 from django.db.models.signals import post_save, pre_save
 
@@ -171,8 +173,21 @@ def update(obj: Model, fields: Sequence[str], using: str = DEFAULT_DB_ALIAS) -> 
 
 # The SQL of a query, what the compiler learnt while writing it, and whether
 # the values read need converting; None for a query whose parameters are not
-# those of its filters alone.
+# those of its annotations and filters alone.
 _SELECTS: dict[tuple[Any, ...], tuple[str, Any, Any, Any, int, bool] | None] = {}
+
+
+def _raw_annotations(queryset: QuerySet[Any]) -> tuple[tuple[str, str, Any], ...] | None:
+    """Return the name, SQL and parameters of each annotation of `queryset`, if all are SQL."""
+    query = queryset.query
+    if query.annotation_select.keys() != query.annotations.keys():
+        return None
+    annotations = []
+    for name, expression in query.annotations.items():
+        if not isinstance(expression, RawSQL):
+            return None
+        annotations.append((name, expression.sql, tuple(expression.params)))
+    return tuple(annotations)
 
 
 def _plain(queryset: QuerySet[Any]) -> bool:
@@ -183,7 +198,6 @@ def _plain(queryset: QuerySet[Any]) -> bool:
         and not queryset._prefetch_related_lookups  # type: ignore[attr-defined]
         and not queryset._known_related_objects  # type: ignore[attr-defined]
         and query.combinator is None
-        and not query.annotations
         and not query.extra
         and not query.distinct
         and not query.values_select
@@ -198,7 +212,9 @@ def _plain(queryset: QuerySet[Any]) -> bool:
 def get[M: Model](queryset: QuerySet[M]) -> M:
     """Return the one object of `queryset`, as ``queryset.get()`` does."""
     alias = queryset.db
-    if not _plain(queryset):
+    # Whole rows, and annotations written in SQL, if any.
+    annotations = _raw_annotations(queryset)
+    if annotations is None or not _plain(queryset):
         return queryset.get()
     query = queryset.query
     model = queryset.model
@@ -211,10 +227,12 @@ def get[M: Model](queryset: QuerySet[M]) -> M:
         ) from None
     except FullResultSet:
         where_sql, where_params = "", ()
+    annotation_params = tuple(param for _, _, params in annotations for param in params)
     key = (
         alias,
         model,
         where_sql,
+        tuple((name, sql) for name, sql, _ in annotations),
         repr(query.select_related),
         query.select_for_update,
         query.select_for_update_nowait,
@@ -223,14 +241,14 @@ def get[M: Model](queryset: QuerySet[M]) -> M:
         query.select_for_no_key_update,
     )
     if key not in _SELECTS:
-        _SELECTS[key] = _prepare(queryset, tuple(where_params))
+        _SELECTS[key] = _prepare(queryset, annotation_params + tuple(where_params))
     prepared = _SELECTS[key]
     if prepared is None:
         return queryset.get()
     sql, select, klass_info, annotation_col_map, col_count, converted = prepared
     connection = connections[alias]
     with connection.cursor() as cursor:
-        cursor.execute(sql, where_params)
+        cursor.execute(sql, annotation_params + tuple(where_params))
         found = cursor.fetchmany(MAX_GET_RESULTS)
     if len(found) != 1:
         if not found:
@@ -260,13 +278,18 @@ def get[M: Model](queryset: QuerySet[M]) -> M:
         obj._state.peers = [weak_ref(obj)]  # type: ignore[attr-defined]
     for populator in get_related_populators(klass_info, select, alias, fetch_mode):
         populator.populate(row, obj)
+    for name, position in annotation_col_map.items():
+        setattr(obj, name, row[position])
     return obj
 
 
 def _prepare(
-    queryset: QuerySet[Any], where_params: tuple[Any, ...]
+    queryset: QuerySet[Any], expected_params: tuple[Any, ...]
 ) -> tuple[str, Any, Any, Any, int, bool] | None:
-    """Compile `queryset` as ``get()`` runs it, if its filters hold all its parameters."""
+    """
+    Compile `queryset` as ``get()`` runs it, if its annotations' and filters'
+    parameters (`expected_params`) are all its parameters, in that order.
+    """
     clone = queryset.order_by()
     if (
         not clone.query.select_for_update
@@ -275,9 +298,9 @@ def _prepare(
         clone.query.set_limits(high=MAX_GET_RESULTS)
     compiler = clone.query.get_compiler(clone.db)
     sql, params = compiler.as_sql()
-    if tuple(params) != where_params or compiler.annotation_col_map:
+    if tuple(params) != expected_params:
         return None
-    columns = [column[0] for column in compiler.select[: compiler.col_count]]
+    columns = [column[0] for column in compiler.select]
     return (
         sql,
         compiler.select,
