@@ -74,15 +74,18 @@ class Walked(Expression):
     The comment is found by a scalar subquery, run case by case, which stops
     at the first matching comment; an EXISTS would be turned into a hash of
     every matching comment of the table, built before the first case is checked.
+    The words' query is read in a subquery, run once per search: the plan then
+    does not depend on the words, so a connection plans the statement once
+    (PostgreSQL keeps a generic plan) instead of on every search.
     """
 
     output_field = BooleanField()
     # The search's words are parameters; the case's columns are compiled.
     template = (
-        "(%(document)s @@ websearch_to_tsquery(%%s::regconfig, %%s) OR ("
+        "(%(document)s @@ (SELECT websearch_to_tsquery(%%s::regconfig, %%s)) OR ("
         'SELECT comment_."id" FROM "cases_comment" comment_ '
         'WHERE comment_."is_public" AND comment_."case_id" = %(case_pk)s '
-        'AND comment_."search_document" @@ websearch_to_tsquery(%%s::regconfig, %%s) '
+        'AND comment_."search_document" @@ (SELECT websearch_to_tsquery(%%s::regconfig, %%s)) '
         "LIMIT 1) IS NOT NULL)"
     )
 

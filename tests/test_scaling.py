@@ -12,6 +12,7 @@ from django.urls import ResolverMatch
 from accounts.models import Organization
 from cases.models import Case
 from portal.routers import ReplicaReadsMiddleware, ReplicaRouter, replica_reads
+from tests import factories
 
 router = ReplicaRouter()
 
@@ -140,6 +141,39 @@ def test_postgresql_prepares_a_statement_its_connection_runs_again() -> None:
     for _ in range(3):
         Case.objects.filter(organization=organization).count()
     assert any('"cases_case"."organization_id" = $1' in sql for sql in prepared())
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_a_search_walking_the_list_is_planned_once_per_connection(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The words searched for are read in a subquery, so PostgreSQL's plan of the
+    # walk does not depend on them and the connection keeps one generic plan,
+    # instead of planning the statement again for every search.
+    from django.db import connection
+
+    from cases import search
+
+    monkeypatch.setattr(search, "_is_common", lambda text: True)
+    customer = factories.CustomerFactory.create()
+    words = ["timeout", "crash", "login", "export"]
+    for number in range(60):
+        factories.file_case(reporter=customer, subject=f"A {words[number % 4]} in module {number}")
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE cases_case, cases_comment")
+    for word in words * 2:
+        list(search.search_cases(Case.objects.visible_to(customer), word)[:26])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
+            "WHERE statement LIKE '%websearch_to_tsquery%'"
+        )
+        plans = cursor.fetchall()
+    assert len(plans) == 1
+    generic, custom = plans[0]
+    assert generic >= 1
+    assert custom <= 5
 
 
 def test_prepared_statements_can_be_turned_off_for_a_connection_pooler() -> None:
