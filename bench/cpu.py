@@ -9,6 +9,7 @@ answer barely moves under other load: it serves each endpoint's requests in
 this process through Django's test client (the same settings, middleware and
 database as the server) and reads the process's own CPU time around them.
 Time spent inside PostgreSQL is not counted; the SQL queries per request are.
+Like a run of the HTTP benchmark, it undoes its writes when it is done.
 
 ``--profile NAME`` prints where that endpoint's CPU goes (cProfile).
 """
@@ -59,6 +60,7 @@ def main(argv: list[str]) -> int:
     from django.core.management import call_command
     from django.test import Client
 
+    from bench.restore import writes_undone
     from bench.run import identities
 
     call_command("collectstatic", "--noinput", verbosity=0)
@@ -73,79 +75,85 @@ def main(argv: list[str]) -> int:
     client = Client()
     floors: dict[tuple[str, str], float] = {}
     print(f"{'endpoint':<18} {'role':<9} {'cpu ms':>7} {'wall ms':>8} {'queries':>7}  ratio")
-    for endpoint in ENDPOINTS:
-        if wanted and endpoint.name not in wanted:
-            continue
-        for role in endpoint.roles:
-            if args.role and role != args.role:
+    # The writes of the write endpoints are undone afterwards, as after a run of
+    # the HTTP benchmark (bench.restore).
+    written = [pk for who in people.values() for pool in who.pools.values() for pk in pool]
+    with writes_undone(written):
+        for endpoint in ENDPOINTS:
+            if wanted and endpoint.name not in wanted:
                 continue
-            who = people[role]
-            deep = ""
-            if "{deep}" in endpoint.path:
-                continue
-            # The word and status filled in as the HTTP benchmark does (bench.run).
-            shaped = dataclasses.replace(
-                endpoint,
-                path=endpoint.path.replace("{status}", args.status).replace("{word}", args.search),
-            )
-            make = maker(shaped, who, deep, cookie)
+            for role in endpoint.roles:
+                if args.role and role != args.role:
+                    continue
+                who = people[role]
+                deep = ""
+                if "{deep}" in endpoint.path:
+                    continue
+                # The word and status filled in as the HTTP benchmark does (bench.run).
+                shaped = dataclasses.replace(
+                    endpoint,
+                    path=endpoint.path.replace("{status}", args.status).replace(
+                        "{word}", args.search
+                    ),
+                )
+                make = maker(shaped, who, deep, cookie)
 
-            def send(make: Any = make, who: Any = who) -> Any:
-                request, after = make()
-                path = request.path
-                headers = dict(request.headers)
-                if "Cookie" in headers:
-                    client.cookies[cookie] = who.session
-                    headers.pop("Cookie")
-                else:
-                    client.cookies.clear()
-                content_type = headers.pop("Content-Type", "application/octet-stream")
-                if request.method == "GET":
-                    response = client.get(path, headers=headers)
-                else:
-                    response = client.generic(
-                        request.method, path, request.body, content_type, headers=headers
-                    )
-                if after is not None:
-                    after(type("R", (), {"status": response.status_code})())
-                return response
+                def send(make: Any = make, who: Any = who) -> Any:
+                    request, after = make()
+                    path = request.path
+                    headers = dict(request.headers)
+                    if "Cookie" in headers:
+                        client.cookies[cookie] = who.session
+                        headers.pop("Cookie")
+                    else:
+                        client.cookies.clear()
+                    content_type = headers.pop("Content-Type", "application/octet-stream")
+                    if request.method == "GET":
+                        response = client.get(path, headers=headers)
+                    else:
+                        response = client.generic(
+                            request.method, path, request.body, content_type, headers=headers
+                        )
+                    if after is not None:
+                        after(type("R", (), {"status": response.status_code})())
+                    return response
 
-            first = send()
-            if first.status_code >= 400:
-                print(f"{endpoint.name:<18} {role:<9} answers {first.status_code}")
-                continue
-            for _ in range(20):
-                send()
-            queries = []
-            cpu0, wall0 = time.process_time(), time.perf_counter()
-            if args.profile == endpoint.name:
-                profiler = cProfile.Profile(time.process_time)  # CPU, not time spent waiting
-                profiler.enable()
-            for _ in range(args.requests):
-                response = send()
-                queries.append(int(response.headers.get("X-Query-Count", 0)))
-            if args.profile == endpoint.name:
-                profiler.disable()
-            cpu = (time.process_time() - cpu0) / args.requests * 1000
-            wall = (time.perf_counter() - wall0) / args.requests * 1000
-            ratio = ""
-            if endpoint.group == "floor":
-                floors[(endpoint.name.removeprefix("floor "), role)] = cpu
-            elif endpoint.floor and (endpoint.floor, role) in floors:
-                ratio = f"{floors[(endpoint.floor, role)] / cpu:.2f}"
-                if endpoint.target:
-                    ratio += f" (target {endpoint.target})"
-            print(
-                f"{endpoint.name:<18} {role:<9} {cpu:7.2f} {wall:8.2f} "
-                f"{statistics.median(queries):7}  {ratio}",
-                flush=True,
-            )
-            if args.profile == endpoint.name:
-                stats = pstats.Stats(profiler)
-                stats.sort_stats("cumulative").print_stats(45)
-                stats.sort_stats("tottime").print_stats(25)
-                if os.environ.get("BENCH_CALLEES"):
-                    stats.print_callees(os.environ["BENCH_CALLEES"])
+                first = send()
+                if first.status_code >= 400:
+                    print(f"{endpoint.name:<18} {role:<9} answers {first.status_code}")
+                    continue
+                for _ in range(20):
+                    send()
+                queries = []
+                cpu0, wall0 = time.process_time(), time.perf_counter()
+                if args.profile == endpoint.name:
+                    profiler = cProfile.Profile(time.process_time)  # CPU, not time spent waiting
+                    profiler.enable()
+                for _ in range(args.requests):
+                    response = send()
+                    queries.append(int(response.headers.get("X-Query-Count", 0)))
+                if args.profile == endpoint.name:
+                    profiler.disable()
+                cpu = (time.process_time() - cpu0) / args.requests * 1000
+                wall = (time.perf_counter() - wall0) / args.requests * 1000
+                ratio = ""
+                if endpoint.group == "floor":
+                    floors[(endpoint.name.removeprefix("floor "), role)] = cpu
+                elif endpoint.floor and (endpoint.floor, role) in floors:
+                    ratio = f"{floors[(endpoint.floor, role)] / cpu:.2f}"
+                    if endpoint.target:
+                        ratio += f" (target {endpoint.target})"
+                print(
+                    f"{endpoint.name:<18} {role:<9} {cpu:7.2f} {wall:8.2f} "
+                    f"{statistics.median(queries):7}  {ratio}",
+                    flush=True,
+                )
+                if args.profile == endpoint.name:
+                    stats = pstats.Stats(profiler)
+                    stats.sort_stats("cumulative").print_stats(45)
+                    stats.sort_stats("tottime").print_stats(25)
+                    if os.environ.get("BENCH_CALLEES"):
+                        stats.print_callees(os.environ["BENCH_CALLEES"])
     return 0
 
 
