@@ -31,6 +31,7 @@ from django.template.loader import get_template
 from django.templatetags.static import static
 from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
 from django.utils import dateformat, timezone
+from django.utils.formats import number_format
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language, get_language_bidi, gettext, ngettext
@@ -770,8 +771,15 @@ def _pagination(cl: CaseChangeList) -> str:
             parts.append(f"\n        <li>{_paginator_number(cl, i)}</li>\n    ")
         parts.append("\n    </ul>\n    ")
     count = cl.result_count
-    noun = cl.opts.verbose_name if count == 1 else cl.opts.verbose_name_plural
-    parts.append(f"\n{count} {_e(noun)}\n")
+    cap = getattr(cl.paginator, "cap", None)
+    if cap is not None and count > cap:
+        # Where the paginator stopped counting (CappedCountPaginator).
+        counted = f"more than {number_format(cap, force_grouping=True)}"
+        noun = cl.opts.verbose_name_plural
+    else:
+        counted = str(count)
+        noun = cl.opts.verbose_name if count == 1 else cl.opts.verbose_name_plural
+    parts.append(f"\n{counted} {_e(noun)}\n")
     if cl.can_show_all and not cl.show_all and cl.multi_page:
         url = cl.get_query_string({ALL_VAR: ""})
         parts.append(f'<a href="{_e(url)}" class="showall">{_gettext("Show all")}</a>')

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from cases import admin_page, admin_queries, services
-from cases.admin import CaseAdmin
+from cases.admin import CappedCountPaginator, CaseAdmin
 from cases.models import Case, CaseEvent, CaseType, Comment, EventKind, Severity, Status
 from tests import factories
 
@@ -211,6 +211,31 @@ def test_case_list_runs_a_fixed_number_of_queries_whatever_the_page_size(
         response = support_client.get(url)
 
     assert len(response.context["cl"].result_list) == page_size
+
+
+@pytest.mark.parametrize("search", ["", "virtual"])  # compiled SQL, and the ORM's
+def test_a_list_longer_than_the_count_cap_says_more_than(
+    support_client: Client, monkeypatch: pytest.MonkeyPatch, search: str
+) -> None:
+    _seed_cases(7, 0)
+    monkeypatch.setattr(CappedCountPaginator, "cap", 5)
+    monkeypatch.setattr(CaseAdmin, "list_per_page", 2)
+    url = reverse("admin:cases_case_changelist")
+    page = support_client.get(url, {"q": search} if search else {}).content.decode()
+    assert "more than 5 cases" in page
+    assert "7 cases" not in page
+    # Counted up to the cap and one more: the pages of six cases, the last with one.
+    assert "p=3" in page
+    assert "p=4" not in page
+    # The same words where the admin's templates write the page.
+    monkeypatch.setattr(admin_page, "can_render", lambda context: False)
+    rendered = support_client.get(url, {"q": search} if search else {}).content.decode()
+    assert "more than 5 cases" in rendered
+
+    monkeypatch.setattr(CappedCountPaginator, "cap", 10)
+    page = support_client.get(url, {"q": search} if search else {}).content.decode()
+    assert "7 cases" in page
+    assert "more than" not in page
 
 
 def test_case_list_rows_are_the_markup_of_djangos_result_list(
