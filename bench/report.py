@@ -19,7 +19,7 @@ def markdown(result: dict[str, Any]) -> str:
         f"{result['settings']['concurrency']} concurrent clients, "
         f"{result['settings']['seconds_per_endpoint']} s per endpoint"
         f" in {result['settings'].get('rounds', 1)} interleaved rounds, the reads'"
-        " before the writes', the floor's in both; "
+        " before the writes', each beside a floor measured with it; "
         f"load average {result['settings']['load_average_at_start']:.1f} on "
         f"{result['settings']['cpus']} CPUs at the start.",
         "",

@@ -9,12 +9,15 @@ every one of those comments before it finds a match (search at 10,000 cases
 fell from 97% of the floor to 74% over a day of runs). So a run remembers the
 cases it may change and the last row of each table it writes, and afterwards
 deletes what it added, puts the cases back and vacuums, as autovacuum would.
+One run at a time: a run holds a lock on the database while it writes.
 """
 
 import contextlib
 import datetime
+import os
 from collections.abc import Iterable, Iterator
 
+import psycopg
 from django.db import connection, models
 from django.utils import timezone
 
@@ -35,9 +38,33 @@ def _columns() -> list[str]:
     ]
 
 
+# Held by a run while it writes: two runs on one database at once would undo
+# each other's writes (and share the snapshot table).
+LOCK = "casebook benchmark run"
+
+
+@contextlib.contextmanager
+def alone() -> Iterator[None]:
+    """Hold the database's benchmark lock, or stop if another run holds it."""
+    with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as holder:
+        locked = holder.execute("SELECT pg_try_advisory_lock(hashtext(%s))", [LOCK]).fetchone()
+        if not locked or not locked[0]:
+            raise SystemExit(
+                "Another benchmark run (python -m bench or bench.cpu) is using this "
+                "database; run one at a time."
+            )
+        yield
+
+
 @contextlib.contextmanager
 def writes_undone(cases: Iterable[int]) -> Iterator[None]:
     """Undo, on leaving, the run's writes to `cases` and every row it added."""
+    with alone(), _undone(cases):
+        yield
+
+
+@contextlib.contextmanager
+def _undone(cases: Iterable[int]) -> Iterator[None]:
     began = timezone.now() - datetime.timedelta(seconds=1)
     with connection.cursor() as cursor:
         last: dict[type[models.Model], int] = {}

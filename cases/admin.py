@@ -24,6 +24,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, get_script_prefix, get_urlconf, path, reverse
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.functional import LazyObject, cached_property, empty
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
@@ -170,8 +171,9 @@ class CappedCountPaginator(Paginator):
     """
     Count the matching cases only up to a cap, so a page never counts the whole table.
 
-    Past the cap the list says "more than 1,000 cases" and links 40 pages:
-    staff narrow a list that long with its filters and search, not by paging.
+    Past the cap the list says "more than 1,000 cases" and its page links reach
+    about the first thousand: staff narrow a list that long with its filters
+    and search, not by paging.
     Counting further cost every page of the list, at every size of the table,
     more than reading the page's cases.
     """
@@ -184,6 +186,12 @@ class CappedCountPaginator(Paginator):
         if isinstance(object_list, LazyObject) and object_list._wrapped is empty:  # type: ignore[attr-defined]
             return
         super()._check_object_list_is_ordered()  # type: ignore[misc]
+
+    def more_than(self) -> str:
+        """Return "more than 1,000" where the count stopped at the cap, else ""."""
+        if self.count <= self.cap:
+            return ""
+        return f"more than {number_format(self.cap, force_grouping=True)}"
 
     @cached_property
     def count(self) -> int:
@@ -334,7 +342,13 @@ class CaseAdmin(CaseWorkspaceAdmin):
     ) -> HttpResponse:
         # The organization filter's autocomplete (select2) loads with the list's own scripts.
         media = self.media + OrganizationFilter.media
-        return super().changelist_view(request, {"media": media, **(extra_context or {})})
+        response = super().changelist_view(request, {"media": media, **(extra_context or {})})
+        context = getattr(response, "context_data", None) or {}
+        more_than = context["cl"].paginator.more_than() if "cl" in context else ""
+        if more_than:
+            # Django's note counts the cap and one more; the action runs on every match.
+            context["selection_note_all"] = f"All of the {more_than} selected"
+        return response
 
     def action_checkbox(self, case: Case) -> SafeString:
         return admin_list.action_checkbox(case)

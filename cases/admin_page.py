@@ -31,7 +31,6 @@ from django.template.loader import get_template
 from django.templatetags.static import static
 from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
 from django.utils import dateformat, timezone
-from django.utils.formats import number_format
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language, get_language_bidi, gettext, ngettext
@@ -639,9 +638,13 @@ def _search_form(cl: CaseChangeList) -> str:
         f'<input type="submit" value="{_gettext("Search")}">\n'
     ]
     if cl.result_count != cl.full_result_count:
-        count = ngettext("%(counter)s result", "%(counter)s results", cl.result_count) % {
-            "counter": cl.result_count
-        }
+        capped = _capped(cl)
+        if capped:
+            count = f"{capped} results"
+        else:
+            count = ngettext("%(counter)s result", "%(counter)s results", cl.result_count) % {
+                "counter": cl.result_count
+            }
         query = ""
         if cl.add_facets:
             query = IS_FACETS_VAR
@@ -700,10 +703,15 @@ def _actions(context: Context, cl: CaseChangeList, action_form: Any, index: int)
             f"{_e(context.get('selection_note'))}</span>\n        "
         )
         if cl.result_count != shown:
-            select_all = _gettext("Select all %(total_count)s %(module_name)s") % {
-                "total_count": cl.result_count,
-                "module_name": _e(context.get("module_name")),
-            }
+            capped = _capped(cl)
+            if capped:
+                # Selected across the pages, an action runs on every matching case.
+                select_all = f"Select all of the {capped} {_e(context.get('module_name'))}"
+            else:
+                select_all = _gettext("Select all %(total_count)s %(module_name)s") % {
+                    "total_count": cl.result_count,
+                    "module_name": _e(context.get("module_name")),
+                }
             parts.append(
                 f'\n        <span class="all hidden">{_e(context.get("selection_note_all"))}'
                 "</span>\n"
@@ -758,6 +766,16 @@ def _results(cl: CaseChangeList) -> str:
     return "".join(parts)
 
 
+def _capped(cl: CaseChangeList) -> str:
+    """
+    Return "more than 1,000" if the paginator stopped counting (CappedCountPaginator), else "".
+
+    Its count is then the cap and one more, not the number of matching cases.
+    """
+    more_than = getattr(cl.paginator, "more_than", None)
+    return more_than() if more_than is not None else ""
+
+
 def _pagination(cl: CaseChangeList) -> str:
     name = _gettext("Pagination %(name)s") % {"name": _e(cl.opts.verbose_name_plural)}
     required = (not cl.show_all or not cl.can_show_all) and cl.multi_page
@@ -771,14 +789,8 @@ def _pagination(cl: CaseChangeList) -> str:
             parts.append(f"\n        <li>{_paginator_number(cl, i)}</li>\n    ")
         parts.append("\n    </ul>\n    ")
     count = cl.result_count
-    cap = getattr(cl.paginator, "cap", None)
-    if cap is not None and count > cap:
-        # Where the paginator stopped counting (CappedCountPaginator).
-        counted = f"more than {number_format(cap, force_grouping=True)}"
-        noun = cl.opts.verbose_name_plural
-    else:
-        counted = str(count)
-        noun = cl.opts.verbose_name if count == 1 else cl.opts.verbose_name_plural
+    counted = _capped(cl) or str(count)
+    noun = cl.opts.verbose_name if count == 1 else cl.opts.verbose_name_plural
     parts.append(f"\n{counted} {_e(noun)}\n")
     if cl.can_show_all and not cl.show_all and cl.multi_page:
         url = cl.get_query_string({ALL_VAR: ""})

@@ -177,8 +177,8 @@ def update(obj: Model, fields: Sequence[str], using: str = DEFAULT_DB_ALIAS) -> 
 _SELECTS: dict[tuple[Any, ...], tuple[str, Any, Any, Any, int, bool] | None] = {}
 
 
-def _raw_annotations(queryset: QuerySet[Any]) -> tuple[tuple[str, str, Any], ...] | None:
-    """Return the name, SQL and parameters of each annotation of `queryset`, if all are SQL."""
+def _raw_annotations(queryset: QuerySet[Any]) -> tuple[tuple[str, str, Any, Any], ...] | None:
+    """Return the name, SQL, field and parameters of each annotation of `queryset`, if SQL."""
     query = queryset.query
     if query.annotation_select.keys() != query.annotations.keys():
         return None
@@ -186,7 +186,9 @@ def _raw_annotations(queryset: QuerySet[Any]) -> tuple[tuple[str, str, Any], ...
     for name, expression in query.annotations.items():
         if not isinstance(expression, RawSQL):
             return None
-        annotations.append((name, expression.sql, tuple(expression.params)))
+        annotations.append(
+            (name, expression.sql, expression.output_field, tuple(expression.params))
+        )
     return tuple(annotations)
 
 
@@ -227,12 +229,13 @@ def get[M: Model](queryset: QuerySet[M]) -> M:
         ) from None
     except FullResultSet:
         where_sql, where_params = "", ()
-    annotation_params = tuple(param for _, _, params in annotations for param in params)
+    annotation_params = tuple(param for *_, params in annotations for param in params)
     key = (
         alias,
         model,
         where_sql,
-        tuple((name, sql) for name, sql, _ in annotations),
+        # The field's class decides how the value read is converted.
+        tuple((name, sql, type(field)) for name, sql, field, _ in annotations),
         repr(query.select_related),
         query.select_for_update,
         query.select_for_update_nowait,

@@ -221,20 +221,30 @@ def test_a_list_longer_than_the_count_cap_says_more_than(
     monkeypatch.setattr(CappedCountPaginator, "cap", 5)
     monkeypatch.setattr(CaseAdmin, "list_per_page", 2)
     url = reverse("admin:cases_case_changelist")
-    page = support_client.get(url, {"q": search} if search else {}).content.decode()
-    assert "more than 5 cases" in page
-    assert "7 cases" not in page
-    # Counted up to the cap and one more: the pages of six cases, the last with one.
-    assert "p=3" in page
-    assert "p=4" not in page
+    query = {"q": search} if search else {}
+    written = support_client.get(url, query).content.decode()
     # The same words where the admin's templates write the page.
     monkeypatch.setattr(admin_page, "can_render", lambda context: False)
-    rendered = support_client.get(url, {"q": search} if search else {}).content.decode()
-    assert "more than 5 cases" in rendered
+    rendered = support_client.get(url, query).content.decode()
+    for page in (written, rendered):
+        assert "more than 5 cases" in page
+        assert "Select all of the more than 5 cases" in page
+        assert "All of the more than 5 selected" in page
+        assert "6 cases" not in page
+        assert "6 selected" not in page
+        if search:
+            assert "more than 5 results" in page
+            assert "6 results" not in page
+        # Counted up to the cap and one more: the pages of six cases, the last with one.
+        assert "p=3" in page
+        assert "p=4" not in page
+    monkeypatch.undo()
+    monkeypatch.setattr(CaseAdmin, "list_per_page", 2)
 
     monkeypatch.setattr(CappedCountPaginator, "cap", 10)
-    page = support_client.get(url, {"q": search} if search else {}).content.decode()
+    page = support_client.get(url, query).content.decode()
     assert "7 cases" in page
+    assert "Select all 7 cases" in page
     assert "more than" not in page
 
 

@@ -84,7 +84,14 @@ def test_benchmark_seeds_serves_measures_and_writes_its_report(
         ("floor list", "support"),
         ("floor detail", "customer"),
         ("floor detail", "support"),
+        # Measured again beside the writes, which come after the reads.
+        ("floor detail (writes)", "customer"),
+        ("floor detail (writes)", "support"),
     }
+    writes = [row for row in measured if row["group"] == "write"]
+    assert writes
+    assert {row["floor"] for row in writes} == {"detail (writes)"}
+    assert all("ratio" in row for row in writes)
     for row in measured:
         assert row["failed"] == 0, row
         assert row["rps"] > 0, row

@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 from django.db import DatabaseError
-from django.db.models import Count
+from django.db.models import CharField, Count, DateTimeField
 from django.db.models.expressions import RawSQL
 from django.db.models.signals import post_save, pre_save
 
@@ -116,3 +116,13 @@ def test_get_reads_annotations_written_in_sql(case: Case) -> None:
         found = rows.get(cases.filter(pk=case.pk))
         assert found.scaled == factor * 7  # type: ignore[attr-defined]
         assert found == case
+
+
+def test_get_converts_an_annotation_as_its_own_field_says(case: Case) -> None:
+    # The same SQL read as two types: each is converted as the ORM converts it.
+    as_text = Case.objects.annotate(at=RawSQL("created_at", (), output_field=CharField()))
+    as_time = Case.objects.annotate(at=RawSQL("created_at", (), output_field=DateTimeField()))
+    text = rows.get(as_text.filter(pk=case.pk)).at  # type: ignore[attr-defined]
+    time = rows.get(as_time.filter(pk=case.pk)).at  # type: ignore[attr-defined]
+    assert time == as_time.get(pk=case.pk).at  # type: ignore[attr-defined]
+    assert text == as_text.get(pk=case.pk).at  # type: ignore[attr-defined]
