@@ -440,7 +440,8 @@ async def measure_all(
                 rows.insert(rows.index(row) + 1, copy)
                 beside.append((copy, make, accepts, Sample()))
         for entry in writes:
-            entry[0]["floor"] += WRITES_FLOOR
+            if entry[0]["floor"]:
+                entry[0]["floor"] += WRITES_FLOOR
         measured += beside
         phases.append(("writes", beside + writes))
     rounds = max(1, options.rounds)
