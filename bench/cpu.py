@@ -49,7 +49,7 @@ def main(argv: list[str]) -> int:
     os.environ["DJANGO_ALLOWED_HOSTS"] = "testserver"
     os.environ["CONN_MAX_AGE"] = "600"
     os.environ["LOG_LEVEL"] = "ERROR"
-    from bench.run import ENDPOINTS, STATIC_ROOT, maker
+    from bench.run import STATIC_ROOT
 
     os.environ["STATIC_ROOT"] = str(STATIC_ROOT)
 
@@ -61,100 +61,104 @@ def main(argv: list[str]) -> int:
     from django.test import Client
 
     from bench.restore import writes_undone
-    from bench.run import identities
+    from bench.run import identities, pooled_cases
 
     call_command("collectstatic", "--noinput", verbosity=0)
     people = identities()
-    cookie = settings.SESSION_COOKIE_NAME
     wanted = {name.strip() for name in args.only.split(",") if name.strip()}
     if args.profile:
         wanted.add(args.profile)
     if wanted:
         # The ratios need the floor, measured in the same run.
         wanted |= {"floor list", "floor detail"}
-    client = Client()
-    floors: dict[tuple[str, str], float] = {}
     print(f"{'endpoint':<18} {'role':<9} {'cpu ms':>7} {'wall ms':>8} {'queries':>7}  ratio")
     # The writes of the write endpoints are undone afterwards, as after a run of
     # the HTTP benchmark (bench.restore).
-    written = [pk for who in people.values() for pool in who.pools.values() for pk in pool]
-    with writes_undone(written):
-        for endpoint in ENDPOINTS:
-            if wanted and endpoint.name not in wanted:
-                continue
-            for role in endpoint.roles:
-                if args.role and role != args.role:
-                    continue
-                who = people[role]
-                deep = ""
-                if "{deep}" in endpoint.path:
-                    continue
-                # The word and status filled in as the HTTP benchmark does (bench.run).
-                shaped = dataclasses.replace(
-                    endpoint,
-                    path=endpoint.path.replace("{status}", args.status).replace(
-                        "{word}", args.search
-                    ),
-                )
-                make = maker(shaped, who, deep, cookie)
-
-                def send(make: Any = make, who: Any = who) -> Any:
-                    request, after = make()
-                    path = request.path
-                    headers = dict(request.headers)
-                    if "Cookie" in headers:
-                        client.cookies[cookie] = who.session
-                        headers.pop("Cookie")
-                    else:
-                        client.cookies.clear()
-                    content_type = headers.pop("Content-Type", "application/octet-stream")
-                    if request.method == "GET":
-                        response = client.get(path, headers=headers)
-                    else:
-                        response = client.generic(
-                            request.method, path, request.body, content_type, headers=headers
-                        )
-                    if after is not None:
-                        after(type("R", (), {"status": response.status_code})())
-                    return response
-
-                first = send()
-                if first.status_code >= 400:
-                    print(f"{endpoint.name:<18} {role:<9} answers {first.status_code}")
-                    continue
-                for _ in range(20):
-                    send()
-                queries = []
-                cpu0, wall0 = time.process_time(), time.perf_counter()
-                if args.profile == endpoint.name:
-                    profiler = cProfile.Profile(time.process_time)  # CPU, not time spent waiting
-                    profiler.enable()
-                for _ in range(args.requests):
-                    response = send()
-                    queries.append(int(response.headers.get("X-Query-Count", 0)))
-                if args.profile == endpoint.name:
-                    profiler.disable()
-                cpu = (time.process_time() - cpu0) / args.requests * 1000
-                wall = (time.perf_counter() - wall0) / args.requests * 1000
-                ratio = ""
-                if endpoint.group == "floor":
-                    floors[(endpoint.name.removeprefix("floor "), role)] = cpu
-                elif endpoint.floor and (endpoint.floor, role) in floors:
-                    ratio = f"{floors[(endpoint.floor, role)] / cpu:.2f}"
-                    if endpoint.target:
-                        ratio += f" (target {endpoint.target})"
-                print(
-                    f"{endpoint.name:<18} {role:<9} {cpu:7.2f} {wall:8.2f} "
-                    f"{statistics.median(queries):7}  {ratio}",
-                    flush=True,
-                )
-                if args.profile == endpoint.name:
-                    stats = pstats.Stats(profiler)
-                    stats.sort_stats("cumulative").print_stats(45)
-                    stats.sort_stats("tottime").print_stats(25)
-                    if os.environ.get("BENCH_CALLEES"):
-                        stats.print_callees(os.environ["BENCH_CALLEES"])
+    with writes_undone(pooled_cases(people)):
+        measure(args, people, wanted, Client(), settings.SESSION_COOKIE_NAME)
     return 0
+
+
+def measure(
+    args: argparse.Namespace, people: Any, wanted: set[str], client: Any, cookie: str
+) -> None:
+    """Serve each wanted endpoint's requests through `client` and print their CPU per request."""
+    from bench.run import ENDPOINTS, maker
+
+    floors: dict[tuple[str, str], float] = {}
+    for endpoint in ENDPOINTS:
+        if wanted and endpoint.name not in wanted:
+            continue
+        for role in endpoint.roles:
+            if args.role and role != args.role:
+                continue
+            who = people[role]
+            deep = ""
+            if "{deep}" in endpoint.path:
+                continue
+            # The word and status filled in as the HTTP benchmark does (bench.run).
+            shaped = dataclasses.replace(
+                endpoint,
+                path=endpoint.path.replace("{status}", args.status).replace("{word}", args.search),
+            )
+            make = maker(shaped, who, deep, cookie)
+
+            def send(make: Any = make, who: Any = who) -> Any:
+                request, after = make()
+                path = request.path
+                headers = dict(request.headers)
+                if "Cookie" in headers:
+                    client.cookies[cookie] = who.session
+                    headers.pop("Cookie")
+                else:
+                    client.cookies.clear()
+                content_type = headers.pop("Content-Type", "application/octet-stream")
+                if request.method == "GET":
+                    response = client.get(path, headers=headers)
+                else:
+                    response = client.generic(
+                        request.method, path, request.body, content_type, headers=headers
+                    )
+                if after is not None:
+                    after(type("R", (), {"status": response.status_code})())
+                return response
+
+            first = send()
+            if first.status_code >= 400:
+                print(f"{endpoint.name:<18} {role:<9} answers {first.status_code}")
+                continue
+            for _ in range(20):
+                send()
+            queries = []
+            cpu0, wall0 = time.process_time(), time.perf_counter()
+            if args.profile == endpoint.name:
+                profiler = cProfile.Profile(time.process_time)  # CPU, not time spent waiting
+                profiler.enable()
+            for _ in range(args.requests):
+                response = send()
+                queries.append(int(response.headers.get("X-Query-Count", 0)))
+            if args.profile == endpoint.name:
+                profiler.disable()
+            cpu = (time.process_time() - cpu0) / args.requests * 1000
+            wall = (time.perf_counter() - wall0) / args.requests * 1000
+            ratio = ""
+            if endpoint.group == "floor":
+                floors[(endpoint.name.removeprefix("floor "), role)] = cpu
+            elif endpoint.floor and (endpoint.floor, role) in floors:
+                ratio = f"{floors[(endpoint.floor, role)] / cpu:.2f}"
+                if endpoint.target:
+                    ratio += f" (target {endpoint.target})"
+            print(
+                f"{endpoint.name:<18} {role:<9} {cpu:7.2f} {wall:8.2f} "
+                f"{statistics.median(queries):7}  {ratio}",
+                flush=True,
+            )
+            if args.profile == endpoint.name:
+                stats = pstats.Stats(profiler)
+                stats.sort_stats("cumulative").print_stats(45)
+                stats.sort_stats("tottime").print_stats(25)
+                if os.environ.get("BENCH_CALLEES"):
+                    stats.print_callees(os.environ["BENCH_CALLEES"])
 
 
 if __name__ == "__main__":

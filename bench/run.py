@@ -196,6 +196,11 @@ def identities(*, memory: bool = False) -> dict[str, Identity]:
     return out
 
 
+def pooled_cases(people: dict[str, Identity]) -> list[int]:
+    """Return the cases a run may change: those of every user's pools."""
+    return [pk for who in people.values() for pool in who.pools.values() for pk in pool]
+
+
 def number(pk: int) -> str:
     from cases.models import Case
 
@@ -332,13 +337,16 @@ def percentile(values: list[float], share: float) -> float:
 
 # The name of the floor measured beside the writes is the floor's, and this.
 WRITES_FLOOR = " (writes)"
+# An endpoint and user measured: their row of results, their requests, which
+# statuses count as answers, and what was measured so far.
+Measured = tuple[dict[str, Any], Make, Callable[[int], bool], Sample]
 
 
 async def measure_round(
     options: Options,
     port: int,
     workers: Workers,
-    entries: list[tuple[dict[str, Any], Make, Callable[[int], bool], Sample]],
+    entries: list[Measured],
 ) -> None:
     """Give each of `entries` its share of `options.seconds` (after its warm-up), in order."""
     rounds = max(1, options.rounds)
@@ -378,7 +386,7 @@ async def measure_all(
     """
     rows: list[dict[str, Any]] = []
     deep = {role: await deep_cursor(port, who, options.deep_pages) for role, who in people.items()}
-    measured: list[tuple[dict[str, Any], Make, Callable[[int], bool], Sample]] = []
+    measured: list[Measured] = []
     for endpoint in ENDPOINTS:
         if options.only and endpoint.name not in options.only:
             continue
@@ -433,7 +441,7 @@ async def measure_all(
     phases = [("reads", floor + reads)] if reads or not writes else []
     if writes:
         # The writes are compared with a floor measured beside them, in rows of its own.
-        beside: list[tuple[dict[str, Any], Make, Callable[[int], bool], Sample]] = []
+        beside: list[Measured] = []
         for row, make, accepts, _sample in floor:
             if any(entry[0]["floor"] == row["endpoint"].removeprefix("floor ") for entry in writes):
                 copy = {**row, "endpoint": f"{row['endpoint']}{WRITES_FLOOR}"}
@@ -537,13 +545,12 @@ def run(options: Options, seed_info: dict[str, Any]) -> dict[str, Any]:
     from bench.restore import writes_undone
 
     people = identities()
-    written = [pk for who in people.values() for pool in who.pools.values() for pk in pool]
     cookie = settings.SESSION_COOKIE_NAME
     port = free_port()
     low = max(1, options.memory_requests // 10)
     workers = Workers(checkpoints=(low, options.memory_requests))
     started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    with writes_undone(written), server(options, port, settings.SECRET_KEY) as process:
+    with writes_undone(pooled_cases(people)), server(options, port, settings.SECRET_KEY) as process:
         print(f"gunicorn on {HOST}:{port}, {options.workers} workers", flush=True)
         rows = asyncio.run(measure_all(options, port, people, workers, cookie))
         mem = (

@@ -103,16 +103,7 @@ def test_benchmark_seeds_serves_measures_and_writes_its_report(
     assert all(worker["rss_kib_after_300"] > 0 for worker in workers)
 
     # The run's writes are undone: the next run measures the same data.
-    parts = urlsplit(bench_database_url)
-    with (
-        psycopg.connect(
-            host=parts.hostname,
-            port=parts.port or 5432,
-            user=parts.username,
-            dbname=parts.path.lstrip("/"),
-        ) as database,
-        database.cursor() as cursor,
-    ):
+    with psycopg.connect(bench_database_url) as database, database.cursor() as cursor:
         cursor.execute(
             "SELECT (SELECT count(*) FROM cases_case), (SELECT count(*) FROM cases_comment),"
             " (SELECT sum(comment_count) FROM cases_case),"
